@@ -1,0 +1,1 @@
+export { ChaChaRandom, chachaBlock, cryptoRandom, seededRandom } from './chacha.js';
