@@ -53,6 +53,11 @@ export interface LinkDevice {
    * must hold it and retry after onWritable(). The device is done with `frame` when this returns.
    */
   transmit(frame: Uint8Array): boolean;
+  /**
+   * Earliest time at which the device will have something to deliver without further input (a delayed
+   * frame in a fault injector, the next frame of a timed pcap replay). Absent or Instant.NEVER: no timer.
+   */
+  pollAt?(now: Instant): Instant;
   /** Registers the single listener (the stack runtime). Passing null detaches. */
   setListener(listener: LinkListener | null): void;
   close(): void;
