@@ -15,6 +15,23 @@ export function internetChecksum(p: ChecksumProvider, b: Uint8Array, off: number
   return finishChecksum(p.sum(b, off, len, fold16(seed)));
 }
 
+/**
+ * Continues a partial sum over a further byte range, as if both ranges were one contiguous buffer
+ * (scatter-gather: a header in one buffer, the payload in another). `bytesSoFar` is how many bytes
+ * `sumSoFar` covers. After an even count the next byte is the high half of a word, so the seed just
+ * carries on. After an odd count the next byte is the LOW half of the word whose high half ended the
+ * previous range (which the provider padded with zero): by RFC 1071 §2(B) byte-order independence,
+ * summing the new range with byte-swapped words is equivalent, so swap the seed in and the result out.
+ */
+export function continueSum(p: ChecksumProvider, sumSoFar: number, bytesSoFar: number, b: Uint8Array, off: number, len: number): number {
+  if ((bytesSoFar & 1) === 0) return p.sum(b, off, len, sumSoFar);
+  return swap16(p.sum(b, off, len, swap16(fold16(sumSoFar))));
+}
+
+function swap16(v: number): number {
+  return ((v & 0xff) << 8) | (v >>> 8);
+}
+
 /** Partial sum of the IPv4 pseudo-header: src, dst, zero, protocol, upper-layer length. */
 export function pseudoHeaderSumV4(src: Ipv4Address, dst: Ipv4Address, protocol: number, length: number): number {
   return fold16((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length);

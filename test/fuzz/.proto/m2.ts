@@ -1,0 +1,11 @@
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const t0 = performance.now();
+const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+console.log(api);
+const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./w2.ts', import.meta.url).href)}); });`;
+const w = new Worker(code, { eval: true });
+w.on('message', (m) => { console.log('msg', m, performance.now() - t0); if (m === 'done') w.terminate(); });
+w.on('error', (e) => console.log('err', e));
+w.on('online', () => console.log('online', performance.now() - t0));

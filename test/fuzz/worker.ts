@@ -1,0 +1,257 @@
+// Fuzz worker: runs the target in a tight synchronous loop so the main thread stays free to watch it.
+// Before each execution the input goes into shared memory and the exec counter is bumped, so when the
+// main thread's watchdog sees the counter stall it can terminate us and still know the stuck input.
+// Exceptions from the target are crashes, reported by message and never fatal to the loop.
+//
+// Only node:* and test/fuzz modules are imported statically: coverage starts before any project
+// source is loaded, and the engine's own project dependencies (the seeded RNG) are excluded from the
+// feature map so they cannot pose as target coverage.
+
+import { Script } from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CoverageDecoder, CoverageSession, FeatureMap } from './coverage.js';
+import type { ScriptCoverage } from './coverage.js';
+import { Mutator } from './mutate.js';
+import { Slot, sharedViews } from './shared.js';
+import type { FuzzWorkerData, ReplayWorkerData, SharedViews, Verdict, WorkerData, WorkerMessage } from './shared.js';
+import type { FuzzTarget } from './harness.js';
+import type { RandomSource } from '../../src/ports/random.js';
+
+// Entries added most recently are mutated half the time: they sit at the coverage frontier.
+const RECENT = 8;
+
+const port = parentPort;
+if (!port) throw new Error('test/fuzz/worker.ts must run in a worker thread');
+const data = workerData as WorkerData;
+
+function post(msg: WorkerMessage): void {
+  port!.postMessage(msg);
+}
+
+/** A stable identity for a crash: error type, message with numbers masked, and the top frames. */
+function crashSignature(e: unknown): { signature: string; message: string } {
+  if (e instanceof Error) {
+    const first = (e.message.split('\n')[0] ?? '').replace(/\d+/g, '#').slice(0, 160);
+    const frames = (e.stack ?? '')
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .slice(0, 3)
+      .map((l) => l.trim().slice(3));
+    return { signature: `${e.name}: ${first} @ ${frames.join(' < ')}`, message: e.stack ?? `${e.name}: ${e.message}` };
+  }
+  const text = String(e);
+  return { signature: `thrown ${typeof e}: ${text.replace(/\d+/g, '#').slice(0, 160)}`, message: `thrown ${typeof e}: ${text}` };
+}
+
+async function loadTarget(d: WorkerData): Promise<FuzzTarget> {
+  const mod = (await import(d.targetsModule)) as { fuzzTargets?: readonly FuzzTarget[] };
+  const t = mod.fuzzTargets?.find((x) => x.name === d.target);
+  if (!t) throw new Error(`no fuzz target '${d.target}' in ${d.targetsModule}`);
+  return t;
+}
+
+/** Publishes `input` for the watchdog, counts the execution, and marks entry into the target. */
+function publish(v: SharedViews, input: Uint8Array): void {
+  v.input.set(input);
+  Atomics.store(v.slots, Slot.INPUT_LEN, input.length);
+  Atomics.add(v.slots, Slot.EXECS, 1);
+  Atomics.store(v.slots, Slot.IN_TARGET, 1);
+}
+
+/**
+ * Runs a callback with V8 interrupting it after a time limit (a vm timeout on a one-call script).
+ * The interrupt is uncatchable inside the callback, so a target's own try/catch cannot swallow it,
+ * and the worker survives: a hang costs the time limit instead of a worker restart.
+ */
+class TimeLimit {
+  private static readonly KEY = '__picotcpFuzzTimeLimited';
+  private fn: () => void = () => {};
+  private readonly script = new Script(`globalThis.${TimeLimit.KEY}()`);
+
+  constructor(private readonly enabled: boolean) {
+    (globalThis as Record<string, unknown>)[TimeLimit.KEY] = () => this.fn();
+  }
+
+  /** False if the limit interrupted `fn`. */
+  run(fn: () => void, ms: number): boolean {
+    if (!this.enabled) {
+      fn();
+      return true;
+    }
+    this.fn = fn;
+    try {
+      this.script.runInThisContext({ timeout: Math.max(1, Math.round(ms)) });
+      return true;
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return false;
+      throw e;
+    }
+  }
+}
+
+// Without coverage there is nothing to snapshot between inputs.
+const RANDOM_MODE_BATCH = 128;
+// A vm time limit costs a watchdog thread per call (0.1-1 ms), so batches run in chunks of this many
+// milliseconds under one limit of 2 * CHUNK_MS + hangTimeoutMs.
+const CHUNK_MS = 50;
+
+async function fuzz(d: FuzzWorkerData): Promise<void> {
+  const v = sharedViews(d.sab);
+  let include: (url: string) => boolean = () => false;
+  const cov = d.mode === 'guided' ? new CoverageSession((url) => include(url)) : null;
+  cov?.start();
+  const { seededRandom } = await import('../../src/random/chacha.js');
+  const rng: RandomSource = seededRandom(`${d.seed}/${d.target}/${d.generation}`);
+  rng.u32();
+  // Whatever has run so far belongs to the engine, not the target.
+  const engineScripts = new Set<string>();
+  if (cov) {
+    include = (url) => (engineScripts.add(url), false);
+    cov.take();
+  }
+  const target = await loadTarget(d);
+  const wanted = target.coverage ?? ['/src/'];
+  include = (url) => !engineScripts.has(url) && wanted.some((w) => url.includes(w));
+
+  const decoder = new CoverageDecoder();
+  const features = new FeatureMap();
+  // Batch mode: features of summed counts already seen, so a sum-only feature triggers one re-run.
+  const batchSeen = new FeatureMap();
+  const mutator = new Mutator(rng, { maxLen: target.maxLen, ...(target.dictionary ? { dictionary: target.dictionary } : {}) });
+  const known = new Set(d.knownCrashes);
+  const corpus: Uint8Array[] = [];
+  const limit = new TimeLimit(d.softTimeout);
+  const hangMs = d.hangTimeoutMs;
+  let execs = d.execsBefore;
+  let current: Uint8Array = new Uint8Array(0);
+  let execStart = 0;
+
+  const exec = (input: Uint8Array): boolean => {
+    publish(v, input);
+    current = input;
+    execStart = performance.now();
+    execs++;
+    try {
+      target.run(input);
+      return true;
+    } catch (e) {
+      const { signature, message } = crashSignature(e);
+      if (!known.has(signature)) {
+        known.add(signature);
+        post({ type: 'crash', input: input.slice(), signature, message, execs });
+      }
+      return false;
+    } finally {
+      Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    }
+  };
+  /**
+   * After the time limit interrupted a chunk: the input then running is a hang if it alone used
+   * (nearly) the whole per-exec limit, or if it still overruns when run alone.
+   */
+  const interrupted = (): void => {
+    Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    const stuck = current;
+    let hang = performance.now() - execStart >= 0.9 * hangMs;
+    if (!hang) {
+      hang = !limit.run(() => void exec(stuck), hangMs);
+      Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    }
+    if (hang) post({ type: 'hang', input: stuck.slice(), execs });
+    cov?.reset(); // counts of an interrupted run are partial
+  };
+  const merge = (c: ScriptCoverage[]): number => {
+    const n = features.merge(decoder.decode(c));
+    if (n > 0) Atomics.store(v.slots, Slot.FEATURES, features.size);
+    return n;
+  };
+
+  // Every starting input is kept unless it crashes or hangs: they are seeds or earlier finds.
+  cov?.reset();
+  for (const raw of d.corpus) {
+    const input = raw.length > target.maxLen ? raw.subarray(0, target.maxLen) : raw;
+    let ok = false;
+    if (!limit.run(() => (ok = exec(input)), hangMs)) {
+      interrupted();
+      continue;
+    }
+    if (ok) corpus.push(input);
+    if (cov) merge(cov.take());
+  }
+  if (corpus.length === 0) corpus.push(new Uint8Array(0));
+  post({ type: 'ready', features: features.size });
+
+  const pick = (): Uint8Array => {
+    const n = corpus.length;
+    if (d.mode === 'guided' && n > RECENT && rng.below(2) === 0) return corpus[n - 1 - rng.below(RECENT)]!;
+    return corpus[rng.below(n)]!;
+  };
+  const other = (): Uint8Array => corpus[rng.below(corpus.length)]!;
+  const keep = (input: Uint8Array): void => {
+    corpus.push(input);
+    post({ type: 'corpus', input });
+  };
+
+  const batchSize = cov ? Math.max(1, d.batchSize) : RANDOM_MODE_BATCH;
+  const batch: Uint8Array[] = [];
+  /** One batch: mutate and run, then (guided) snapshot coverage and keep inputs with new features. */
+  const iterate = (): void => {
+    batch.length = 0;
+    for (let i = 0; i < batchSize && execs < d.maxExecs; i++) {
+      const input = mutator.mutate(pick(), other);
+      if (exec(input)) batch.push(input);
+    }
+    if (!cov) return;
+    const summed = cov.take();
+    if (batchSize === 1) {
+      if (batch.length === 1 && merge(summed) > 0) keep(batch[0]!);
+      return;
+    }
+    // Counts are summed over the batch; only a re-run attributes a new feature to one input.
+    Atomics.add(v.slots, Slot.BATCHES, 1);
+    if (batchSeen.merge(decoder.decode(summed)) === 0) return;
+    Atomics.add(v.slots, Slot.RERUNS, 1);
+    for (const input of batch) {
+      if (!exec(input)) continue;
+      if (merge(cov.take()) > 0) keep(input);
+    }
+  };
+  const running = (): boolean => execs < d.maxExecs && Atomics.load(v.slots, Slot.STOP) === 0;
+  const chunk = (): void => {
+    const until = performance.now() + CHUNK_MS;
+    do iterate();
+    while (running() && performance.now() < until);
+  };
+  while (running()) {
+    // An exec that starts inside a chunk has at least hangMs before the limit fires.
+    if (!limit.run(chunk, 2 * CHUNK_MS + hangMs)) interrupted();
+  }
+  cov?.stop();
+  post({ type: 'done', features: features.size, execs });
+}
+
+async function replay(d: ReplayWorkerData): Promise<void> {
+  const v = sharedViews(d.sab);
+  const target = await loadTarget(d);
+  const { isWireError } = await import('../../src/wire/error.js');
+  for (let i = d.startIndex; i < d.inputs.length; i++) {
+    const input = d.inputs[i]!;
+    Atomics.store(v.slots, Slot.INDEX, i);
+    publish(v, input);
+    let verdict: Verdict | null = null;
+    let error: string | null = null;
+    try {
+      const r = target.parse(input);
+      verdict = isWireError(r) ? { accepted: false, proto: r.proto, field: r.field, reason: r.reason } : { accepted: true };
+      target.run(input);
+    } catch (e) {
+      error = crashSignature(e).message;
+    } finally {
+      Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    }
+    post({ type: 'replayed', index: i, verdict, error });
+  }
+  post({ type: 'done', features: 0, execs: d.inputs.length - d.startIndex });
+}
+
+await (data.kind === 'fuzz' ? fuzz(data) : replay(data));
