@@ -39,11 +39,13 @@ export interface NativeStatus {
 
 /**
  * Sums shorter than this go to the TS provider even when the addon is loaded: a call into the addon
- * costs ~80 ns before reading a byte, while TS sums short inputs in less. Measured with
- * bench/checksum.bench.ts (Node 20, x86-64 AVX2, 2 vCPUs): TS and native break even between
- * 256 and 384 bytes; at 576 bytes native is ~1.5x faster.
+ * costs ~80-90 ns before it reads a byte (N-API entry plus four argument conversions), while TS
+ * sums short inputs in less. Measured with the crossover scan of bench/checksum.bench.ts (Node 20,
+ * x86-64 AVX2, a shared 2-vCPU VM): the smallest length from which native was never slower came
+ * out at 416, 320, 256, 256 and 288 bytes in five runs; this is the median. Around it the two
+ * differ by ~10 ns per call (e.g. 115 vs 104 ns at 288 bytes), so the exact value matters little.
  */
-export const NATIVE_CHECKSUM_CROSSOVER = 320;
+export const NATIVE_CHECKSUM_CROSSOVER = 288;
 
 const ADDON_FILE = join('build', 'Release', 'picotcp_native.node');
 

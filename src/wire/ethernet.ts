@@ -38,30 +38,41 @@ export class EthernetFrame {
     readonly ethertype: number,
   ) {}
 
-  /** Validates `buf[off, off+avail)` and returns a view or the reason. */
+  /**
+   * Validates `buf[off, off+avail)` and returns a view or the reason. Kept small so the JIT inlines it
+   * into the receive loop: tags, 802.3 frames and error messages are handled out of line.
+   */
   static check(buf: Uint8Array, off = 0, avail = buf.length - off): EthernetFrame | WireError {
-    if (off < 0 || avail < 0 || off + avail > buf.length) return new WireError('ethernet', 'buffer', 'range outside buffer', off);
-    if (avail < ETHERNET_HEADER_LEN) return new WireError('ethernet', 'header', `truncated: ${avail} < 14 bytes`, 0);
+    if (off < 0 || avail < 0 || off + avail > buf.length) return rangeError(off);
+    if (avail < ETHERNET_HEADER_LEN) return truncatedError(avail);
+    const type = (buf[off + 12]! << 8) | buf[off + 13]!;
+    if (type === 0x8100 || type === 0x88a8 || type === 0x9100) return EthernetFrame.checkTagged(buf, off, avail);
+    if (type < ETHERTYPE_MIN) return EthernetFrame.checkLlc(buf, off, avail, 0, type);
+    return new EthernetFrame(buf, off, avail, 0, type);
+  }
+
+  private static checkTagged(buf: Uint8Array, off: number, avail: number): EthernetFrame | WireError {
     let at = off + EthernetField.ETHERTYPE;
-    let type = (buf[at]! << 8) | buf[at + 1]!;
+    let type = 0;
     let tags = 0;
     const end = off + avail;
-    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+    do {
       if (tags === MAX_VLAN_TAGS) return new WireError('ethernet', 'vlan', `more than ${MAX_VLAN_TAGS} VLAN tags`, at - off);
       tags++;
       at += VLAN_TAG_LEN;
       if (at + 2 > end) return new WireError('ethernet', 'vlan', 'truncated VLAN tag', at - VLAN_TAG_LEN - off);
       type = (buf[at]! << 8) | buf[at + 1]!;
-    }
-    let len = avail;
-    if (type < ETHERTYPE_MIN) {
-      // IEEE 802.3 §3.2.6: a length, and 1501..1535 is neither a length nor a type.
-      if (type > IEEE8023_MAX_LENGTH) return new WireError('ethernet', 'ethertype', `0x${type.toString(16)} is neither a length nor an EtherType`, at - off);
-      const hdr = at + 2 - off;
-      if (type > avail - hdr) return new WireError('ethernet', 'length', `802.3 length ${type} exceeds ${avail - hdr} bytes present`, at - off);
-      len = hdr + type;
-    }
-    return new EthernetFrame(buf, off, len, tags, type);
+    } while (type === 0x8100 || type === 0x88a8 || type === 0x9100);
+    if (type < ETHERTYPE_MIN) return EthernetFrame.checkLlc(buf, off, avail, tags, type);
+    return new EthernetFrame(buf, off, avail, tags, type);
+  }
+
+  // IEEE 802.3 §3.2.6: below 0x0600 the field is a length; 1501..1535 is neither a length nor a type.
+  private static checkLlc(buf: Uint8Array, off: number, avail: number, tags: number, length: number): EthernetFrame | WireError {
+    const hdr = ETHERNET_HEADER_LEN + tags * VLAN_TAG_LEN;
+    if (length > IEEE8023_MAX_LENGTH) return new WireError('ethernet', 'ethertype', `0x${length.toString(16)} is neither a length nor an EtherType`, hdr - 2);
+    if (length > avail - hdr) return new WireError('ethernet', 'length', `802.3 length ${length} exceeds ${avail - hdr} bytes present`, hdr - 2);
+    return new EthernetFrame(buf, off, hdr + length, tags, length);
   }
 
   get dst(): MacAddress {
@@ -124,6 +135,14 @@ export class EthernetFrame {
     if (!(i >= 0 && i < this.vlanCount)) throw new RangeError(`ethernet: no VLAN tag ${i} (frame has ${this.vlanCount})`);
     return this.off + ETHERNET_HEADER_LEN - 2 + i * VLAN_TAG_LEN;
   }
+}
+
+function rangeError(off: number): WireError {
+  return new WireError('ethernet', 'buffer', 'range outside buffer', off);
+}
+
+function truncatedError(avail: number): WireError {
+  return new WireError('ethernet', 'header', `truncated: ${avail} < ${ETHERNET_HEADER_LEN} bytes`, 0);
 }
 
 /** One VLAN tag, outermost first in `EthernetRepr.vlans`. */

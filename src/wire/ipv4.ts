@@ -61,17 +61,19 @@ export class Ipv4Packet {
     readonly len: number,
   ) {}
 
-  /** Validates `buf[off, off+avail)` (avail = the link payload length) and returns a view or the reason. */
+  /**
+   * Validates `buf[off, off+avail)` (avail = the link payload length) and returns a view or the reason.
+   * Kept small so the JIT inlines it: options and error messages are handled out of line.
+   */
   static check(buf: Uint8Array, off = 0, avail = buf.length - off): Ipv4Packet | WireError {
-    if (off < 0 || avail < 0 || off + avail > buf.length) return new WireError('ipv4', 'buffer', 'range outside buffer', off);
-    if (avail < IPV4_HEADER_LEN) return new WireError('ipv4', 'header', `truncated: ${avail} < 20 bytes`, 0);
+    if (off < 0 || avail < 0 || off + avail > buf.length) return headerError('buffer', off);
+    if (avail < IPV4_HEADER_LEN) return headerError('header', avail);
     const b0 = buf[off]!;
-    if (b0 >>> 4 !== 4) return new WireError('ipv4', 'version', `version ${b0 >>> 4} != 4`, Ipv4Field.VER_IHL);
+    if (b0 >>> 4 !== 4) return headerError('version', b0);
     const hlen = (b0 & 0x0f) << 2;
-    if (hlen < IPV4_HEADER_LEN) return new WireError('ipv4', 'ihl', `IHL ${hlen >>> 2} < 5`, Ipv4Field.VER_IHL);
+    if (hlen < IPV4_HEADER_LEN) return headerError('ihl', b0);
     const total = (buf[off + 2]! << 8) | buf[off + 3]!;
-    if (total < hlen) return new WireError('ipv4', 'total_length', `${total} < header length ${hlen}`, Ipv4Field.TOTAL_LENGTH);
-    if (total > avail) return new WireError('ipv4', 'total_length', `${total} exceeds ${avail} bytes present`, Ipv4Field.TOTAL_LENGTH);
+    if (total < hlen || total > avail) return totalLengthError(total, hlen, avail);
     if (hlen > IPV4_HEADER_LEN) {
       const err = scanOptions(buf, off, hlen, null);
       if (err !== null) return err;
@@ -191,6 +193,26 @@ export class Ipv4Packet {
     this.checksum = 0;
     this.checksum = finishChecksum(cs.sum(this.buf, this.off, this.headerLen, 0));
   }
+}
+
+// Cold error constructors, out of line so check() stays small enough to inline.
+// `v` is the offset, the bytes available, or the first header byte, depending on `field`.
+function headerError(field: 'buffer' | 'header' | 'version' | 'ihl', v: number): WireError {
+  switch (field) {
+    case 'buffer':
+      return new WireError('ipv4', field, 'range outside buffer', v);
+    case 'header':
+      return new WireError('ipv4', field, `truncated: ${v} < 20 bytes`, 0);
+    case 'version':
+      return new WireError('ipv4', field, `version ${v >>> 4} != 4`, Ipv4Field.VER_IHL);
+    default:
+      return new WireError('ipv4', field, `IHL ${v & 0x0f} < 5`, Ipv4Field.VER_IHL);
+  }
+}
+
+function totalLengthError(total: number, hlen: number, avail: number): WireError {
+  const reason = total < hlen ? `${total} < header length ${hlen}` : `${total} exceeds ${avail} bytes present`;
+  return new WireError('ipv4', 'total_length', reason, Ipv4Field.TOTAL_LENGTH);
 }
 
 /** One option found by the walker. Offsets are from the start of the IPv4 header (ICMP pointer base). */

@@ -146,10 +146,10 @@ export function walkIpv6Chain(p: Ipv6Packet, maxHeaders = DEFAULT_MAX_EXT_HEADER
   let firstFragment = false;
   while (isIpv6ExtensionHeader(nh)) {
     if (nh === Ipv6ExtType.HOP_BY_HOP && at !== IPV6_HEADER_LEN) {
-      return new Ipv6ParamProblem('next_header', 'Hop-by-Hop header not directly after the IPv6 header', 1, nhPtr, 'icmp-unless-multicast');
+      return new Ipv6ParamProblem('next_header', 'Hop-by-Hop header not directly after the IPv6 header', ParamProblemCode.UNRECOGNIZED_NEXT_HEADER, nhPtr, 'icmp-unless-multicast');
     }
     if (chain.headers.length >= maxHeaders) {
-      return new Ipv6ParamProblem('next_header', `more than ${maxHeaders} extension headers`, 0, nhPtr, 'silent');
+      return new Ipv6ParamProblem('next_header', `more than ${maxHeaders} extension headers`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, nhPtr, 'silent');
     }
     const left = end - at;
     if (left < 8) return truncated(firstFragment, `${hex2(nh)} header truncated: ${left} < 8 bytes`, nhPtr);
@@ -161,12 +161,12 @@ export function walkIpv6Chain(p: Ipv6Packet, maxHeaders = DEFAULT_MAX_EXT_HEADER
       const segmentsLeft = buf[base + at + Ipv6ExtField.SEGMENTS_LEFT]!;
       if (segmentsLeft > 0) {
         const type = buf[base + at + Ipv6ExtField.ROUTING_TYPE]!;
-        return new Ipv6ParamProblem('routing_type', `routing type ${type} with ${segmentsLeft} segments left`, 0, at + Ipv6ExtField.ROUTING_TYPE, 'icmp-unless-multicast');
+        return new Ipv6ParamProblem('routing_type', `routing type ${type} with ${segmentsLeft} segments left`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, at + Ipv6ExtField.ROUTING_TYPE, 'icmp-unless-multicast');
       }
     } else if (nh === Ipv6ExtType.FRAGMENT) {
-      if (chain.fragment !== null) return new Ipv6ParamProblem('next_header', 'second Fragment header', 0, nhPtr, 'silent');
+      if (chain.fragment !== null) return new Ipv6ParamProblem('next_header', 'second Fragment header', ParamProblemCode.ERRONEOUS_HEADER_FIELD, nhPtr, 'silent');
       // RFC 2675 §3: a jumbogram cannot be fragmented.
-      if (chain.jumbo) return new Ipv6ParamProblem('fragment', 'Fragment header in a jumbogram', 0, at, 'icmp-unless-multicast');
+      if (chain.jumbo) return new Ipv6ParamProblem('fragment', 'Fragment header in a jumbogram', ParamProblemCode.ERRONEOUS_HEADER_FIELD, at, 'icmp-unless-multicast');
       const w = readU16(buf, base + at + Ipv6ExtField.FRAG_OFFSET);
       const frag: Ipv6FragmentRepr = {
         nextHeader: buf[base + at]!,
@@ -178,10 +178,10 @@ export function walkIpv6Chain(p: Ipv6Packet, maxHeaders = DEFAULT_MAX_EXT_HEADER
       chain.fragmentOffset = at;
       const dataLen = end - at - IPV6_FRAG_HEADER_LEN;
       if (frag.moreFrags && (dataLen & 7) !== 0) {
-        return new Ipv6ParamProblem('payload_length', `non-final fragment of ${dataLen} bytes is not a multiple of 8`, 0, Ipv6Field.PAYLOAD_LENGTH, 'icmp-unless-multicast');
+        return new Ipv6ParamProblem('payload_length', `non-final fragment of ${dataLen} bytes is not a multiple of 8`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, Ipv6Field.PAYLOAD_LENGTH, 'icmp-unless-multicast');
       }
       if (frag.fragOffset + dataLen > 0xffff) {
-        return new Ipv6ParamProblem('fragment_offset', `fragment ends at ${frag.fragOffset + dataLen} > 65535`, 0, at + Ipv6ExtField.FRAG_OFFSET, 'icmp-unless-multicast');
+        return new Ipv6ParamProblem('fragment_offset', `fragment ends at ${frag.fragOffset + dataLen} > 65535`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, at + Ipv6ExtField.FRAG_OFFSET, 'icmp-unless-multicast');
       }
       if (frag.fragOffset !== 0) {
         // Non-first fragment: what follows is data, not headers.
@@ -207,8 +207,8 @@ export function walkIpv6Chain(p: Ipv6Packet, maxHeaders = DEFAULT_MAX_EXT_HEADER
 
 function truncated(firstFragment: boolean, reason: string, pointer: number): Ipv6ParamProblem {
   // RFC 7112 §5: a first fragment without the whole header chain gets code 3 with pointer 0.
-  if (firstFragment) return new Ipv6ParamProblem('header_chain', `first fragment: ${reason}`, 3, 0, 'icmp-unless-multicast');
-  return new Ipv6ParamProblem('hdr_ext_len', reason, 0, pointer, 'silent');
+  if (firstFragment) return new Ipv6ParamProblem('header_chain', `first fragment: ${reason}`, ParamProblemCode.INCOMPLETE_HEADER_CHAIN, 0, 'icmp-unless-multicast');
+  return new Ipv6ParamProblem('hdr_ext_len', reason, ParamProblemCode.ERRONEOUS_HEADER_FIELD, pointer, 'silent');
 }
 
 /**
@@ -219,10 +219,10 @@ function truncated(firstFragment: boolean, reason: string, pointer: number): Ipv
  */
 export function parseIpv6Options(p: Ipv6Packet, h: Ipv6ExtHeader): Ipv6Option[] | Ipv6ParamProblem {
   if (h.type !== Ipv6ExtType.HOP_BY_HOP && h.type !== Ipv6ExtType.DEST_OPTS) {
-    return new Ipv6ParamProblem('next_header', `${hex2(h.type)} is not an options header`, 0, h.offset, 'silent');
+    return new Ipv6ParamProblem('next_header', `${hex2(h.type)} is not an options header`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, h.offset, 'silent');
   }
   if (!(h.offset >= IPV6_HEADER_LEN && h.length >= 8 && h.offset + h.length <= p.len)) {
-    return new Ipv6ParamProblem('hdr_ext_len', 'header outside the packet', 0, h.offset, 'silent');
+    return new Ipv6ParamProblem('hdr_ext_len', 'header outside the packet', ParamProblemCode.ERRONEOUS_HEADER_FIELD, h.offset, 'silent');
   }
   const list: Ipv6Option[] = [];
   const err = scanOptions(p.buf, p.off, h.offset, h.length, h.type === Ipv6ExtType.HOP_BY_HOP, p.payloadLength === 0, null, list);
@@ -250,17 +250,17 @@ function scanOptions(
       i++;
       continue;
     }
-    if (end - i < 2) return new Ipv6ParamProblem('option', `option ${hex2(t)} truncated: no length byte`, 0, i, 'silent');
+    if (end - i < 2) return new Ipv6ParamProblem('option', `option ${hex2(t)} truncated: no length byte`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, i, 'silent');
     const dl = buf[base + i + 1]!;
-    if (dl > end - i - 2) return new Ipv6ParamProblem('option', `option ${hex2(t)} data length ${dl} exceeds ${end - i - 2} bytes left`, 0, i + 1, 'silent');
+    if (dl > end - i - 2) return new Ipv6ParamProblem('option', `option ${hex2(t)} data length ${dl} exceeds ${end - i - 2} bytes left`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, i + 1, 'silent');
     let known = true;
     if (t === Ipv6OptionType.ROUTER_ALERT) {
-      if (dl !== 2) return new Ipv6ParamProblem('option', `Router Alert length ${dl} != 2`, 0, i + 1, 'silent');
+      if (dl !== 2) return new Ipv6ParamProblem('option', `Router Alert length ${dl} != 2`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, i + 1, 'silent');
       if (hbh && chain) chain.routerAlert = readU16(buf, base + i + 2);
     } else if (t === Ipv6OptionType.JUMBO && hbh) {
-      if (dl !== 4 || (i & 3) !== 2) return new Ipv6ParamProblem('option', `Jumbo Payload length ${dl} != 4 or misaligned`, 0, i + 1, 'icmp-unless-multicast');
-      if (!plZero) return new Ipv6ParamProblem('option', 'Jumbo Payload with a non-zero Payload Length', 0, i, 'icmp-unless-multicast');
-      if (readU32(buf, base + i + 2) <= 0xffff) return new Ipv6ParamProblem('option', 'Jumbo Payload Length <= 65535', 0, i + 2, 'icmp-unless-multicast');
+      if (dl !== 4 || (i & 3) !== 2) return new Ipv6ParamProblem('option', `Jumbo Payload length ${dl} != 4 or misaligned`, ParamProblemCode.ERRONEOUS_HEADER_FIELD, i + 1, 'icmp-unless-multicast');
+      if (!plZero) return new Ipv6ParamProblem('option', 'Jumbo Payload with a non-zero Payload Length', ParamProblemCode.ERRONEOUS_HEADER_FIELD, i, 'icmp-unless-multicast');
+      if (readU32(buf, base + i + 2) <= 0xffff) return new Ipv6ParamProblem('option', 'Jumbo Payload Length <= 65535', ParamProblemCode.ERRONEOUS_HEADER_FIELD, i + 2, 'icmp-unless-multicast');
       if (chain) chain.jumbo = true;
     } else if (t !== Ipv6OptionType.PADN) {
       known = false;
@@ -268,7 +268,7 @@ function scanOptions(
     const action = t >>> 6;
     if (!known && action !== 0) {
       const report: Ipv6ErrorReport = action === 1 ? 'silent' : action === 2 ? 'icmp' : 'icmp-unless-multicast';
-      return new Ipv6ParamProblem('option', `unrecognised option ${hex2(t)} (action ${action})`, 2, i, report, action);
+      return new Ipv6ParamProblem('option', `unrecognised option ${hex2(t)} (action ${action})`, ParamProblemCode.UNRECOGNIZED_OPTION, i, report, action);
     }
     if (list) list.push({ type: t, offset: i, dataLength: dl, action });
     i += 2 + dl;

@@ -38,23 +38,28 @@ export class Ipv6Packet {
     readonly len: number,
   ) {}
 
-  /** Validates `buf[off, off+avail)` and returns a view or the reason. */
+  /**
+   * Validates `buf[off, off+avail)` and returns a view or the reason. Kept small so the JIT inlines it:
+   * jumbograms and error messages are handled out of line.
+   */
   static check(buf: Uint8Array, off = 0, avail = buf.length - off): Ipv6Packet | WireError {
-    if (off < 0 || avail < 0 || off + avail > buf.length) return new WireError('ipv6', 'buffer', 'range outside buffer', off);
-    if (avail < IPV6_HEADER_LEN) return new WireError('ipv6', 'header', `truncated: ${avail} < 40 bytes`, 0);
-    const v = buf[off]! >>> 4;
-    if (v !== 6) return new WireError('ipv6', 'version', `version ${v} != 6`, Ipv6Field.VER_TC_FLOW);
+    if (off < 0 || avail < 0 || off + avail > buf.length) return headerError('buffer', off);
+    if (avail < IPV6_HEADER_LEN) return headerError('header', avail);
+    if (buf[off]! >>> 4 !== 6) return headerError('version', buf[off]!);
     const pl = (buf[off + 4]! << 8) | buf[off + 5]!;
-    const present = avail - IPV6_HEADER_LEN;
-    if (pl > present) return new WireError('ipv6', 'payload_length', `${pl} exceeds ${present} bytes present`, Ipv6Field.PAYLOAD_LENGTH);
-    if (pl === 0) {
-      const jumbo = findJumbo(buf, off, avail);
-      if (jumbo < 0) return new WireError('ipv6', 'payload_length', '0 without a well-formed Jumbo Payload option', Ipv6Field.PAYLOAD_LENGTH);
-      if (jumbo <= 0xffff) return new WireError('ipv6', 'jumbo_payload_length', `${jumbo} <= 65535 (RFC 2675 §3)`, Ipv6Field.PAYLOAD_LENGTH);
-      if (jumbo > present) return new WireError('ipv6', 'jumbo_payload_length', `${jumbo} exceeds ${present} bytes present`, Ipv6Field.PAYLOAD_LENGTH);
-      return new Ipv6Packet(buf, off, IPV6_HEADER_LEN + jumbo);
-    }
+    if (pl > avail - IPV6_HEADER_LEN) return payloadLengthError(pl, avail - IPV6_HEADER_LEN);
+    if (pl === 0) return Ipv6Packet.checkJumbo(buf, off, avail);
     return new Ipv6Packet(buf, off, IPV6_HEADER_LEN + pl);
+  }
+
+  // RFC 2675 §3: Payload Length 0 is legal only with a Jumbo Payload option in a leading Hop-by-Hop.
+  private static checkJumbo(buf: Uint8Array, off: number, avail: number): Ipv6Packet | WireError {
+    const jumbo = findJumbo(buf, off, avail);
+    const present = avail - IPV6_HEADER_LEN;
+    if (jumbo < 0) return new WireError('ipv6', 'payload_length', '0 without a well-formed Jumbo Payload option', Ipv6Field.PAYLOAD_LENGTH);
+    if (jumbo <= 0xffff) return new WireError('ipv6', 'jumbo_payload_length', `${jumbo} <= 65535 (RFC 2675 §3)`, Ipv6Field.PAYLOAD_LENGTH);
+    if (jumbo > present) return new WireError('ipv6', 'jumbo_payload_length', `${jumbo} exceeds ${present} bytes present`, Ipv6Field.PAYLOAD_LENGTH);
+    return new Ipv6Packet(buf, off, IPV6_HEADER_LEN + jumbo);
   }
 
   /** Wraps a buffer the caller is about to fill (emit path); no validation. */
@@ -143,6 +148,23 @@ export class Ipv6Packet {
   payload(): Uint8Array {
     return this.buf.subarray(this.off + IPV6_HEADER_LEN, this.off + this.len);
   }
+}
+
+// Cold error constructors, out of line so check() stays small enough to inline.
+// `v` is the offset, the bytes available, or the first header byte, depending on `field`.
+function headerError(field: 'buffer' | 'header' | 'version', v: number): WireError {
+  switch (field) {
+    case 'buffer':
+      return new WireError('ipv6', field, 'range outside buffer', v);
+    case 'header':
+      return new WireError('ipv6', field, `truncated: ${v} < 40 bytes`, 0);
+    default:
+      return new WireError('ipv6', field, `version ${v >>> 4} != 6`, Ipv6Field.VER_TC_FLOW);
+  }
+}
+
+function payloadLengthError(pl: number, present: number): WireError {
+  return new WireError('ipv6', 'payload_length', `${pl} exceeds ${present} bytes present`, Ipv6Field.PAYLOAD_LENGTH);
 }
 
 // Jumbo Payload Length of a Payload Length 0 packet, or -1 if there is no well-formed Jumbo option in a

@@ -92,7 +92,7 @@ export interface NdpDnssl {
   domains: string[];
 }
 
-/** An option located by type, absolute-free: `offset` is relative to the message start, `length` in bytes. */
+/** An option by type; `offset` is relative to the message start (the ICMPv6 type byte), `length` in bytes. */
 export interface NdpOptionRef {
   type: number;
   offset: number;
@@ -258,13 +258,15 @@ export class NdpPacket {
       switch (type) {
         case O.SOURCE_LINK_ADDR:
         case O.TARGET_LINK_ADDR:
-          if ((ok = olen === 8)) {
+          ok = olen === 8;
+          if (ok) {
             if (type === O.SOURCE_LINK_ADDR) out.sourceLinkAddr = readMac(b, p + 2);
             else out.targetLinkAddr = readMac(b, p + 2);
           }
           break;
         case O.PREFIX_INFO:
-          if ((ok = olen === 32 && b[p + 2]! <= 128)) {
+          ok = olen === 32 && b[p + 2]! <= 128;
+          if (ok) {
             out.prefixes.push({
               prefixLength: b[p + 2]!,
               onLink: (b[p + 3]! & NdpPrefixFlags.ON_LINK) !== 0,
@@ -279,14 +281,16 @@ export class NdpPacket {
           out.redirectedHeader = { offset: p + 8, length: olen - 8 };
           break;
         case O.MTU:
-          if ((ok = olen === 8)) out.mtu = readU32(b, p + 4);
+          ok = olen === 8;
+          if (ok) out.mtu = readU32(b, p + 4);
           break;
         case O.NONCE:
           out.nonce = b.slice(p + 2, p + olen);
           break;
         case O.RDNSS:
           // RFC 8106 §5.1: length is 1 + 2n with n >= 1.
-          if ((ok = olen >= 24 && (olen / 8) % 2 === 1)) {
+          ok = olen >= 24 && (olen / 8) % 2 === 1;
+          if (ok) {
             const servers: Ipv6Address[] = [];
             for (let a = p + 8; a < p + olen; a += 16) servers.push(readIpv6(b, a));
             out.rdnss.push({ lifetime: readU32(b, p + 4), servers });
@@ -294,7 +298,8 @@ export class NdpPacket {
           break;
         case O.DNSSL: {
           const domains = olen >= 16 ? decodeDomainNames(b, p + 8, p + olen) : null;
-          if ((ok = domains !== null)) out.dnssl.push({ lifetime: readU32(b, p + 4), domains: domains! });
+          ok = domains !== null;
+          if (ok) out.dnssl.push({ lifetime: readU32(b, p + 4), domains: domains! });
           break;
         }
         default:

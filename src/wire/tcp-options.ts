@@ -101,17 +101,21 @@ export const TcpOptionsRepr = {
       let ok = true;
       switch (kind) {
         case K.MSS:
-          if ((ok = olen === 4)) out.mss = readU16(buf, i + 2);
+          ok = olen === 4;
+          if (ok) out.mss = readU16(buf, i + 2);
           break;
         case K.WINDOW_SCALE:
-          if ((ok = olen === 3)) out.windowScale = buf[i + 2]!;
+          ok = olen === 3;
+          if (ok) out.windowScale = buf[i + 2]!;
           break;
         case K.SACK_PERMITTED:
-          if ((ok = olen === 2)) out.sackPermitted = true;
+          ok = olen === 2;
+          if (ok) out.sackPermitted = true;
           break;
         case K.SACK: {
           const n = (olen - 2) >>> 3;
-          if ((ok = (olen - 2) % 8 === 0 && n >= 1 && n <= TCP_MAX_SACK_BLOCKS)) {
+          ok = (olen - 2) % 8 === 0 && n >= 1 && n <= TCP_MAX_SACK_BLOCKS;
+          if (ok) {
             const blocks: TcpSackBlock[] = [];
             for (let b = 0; b < n; b++) blocks.push([readU32(buf, i + 2 + 8 * b), readU32(buf, i + 6 + 8 * b)]);
             out.sackBlocks = blocks;
@@ -119,7 +123,8 @@ export const TcpOptionsRepr = {
           break;
         }
         case K.TIMESTAMPS:
-          if ((ok = olen === 10)) out.timestamps = { tsVal: readU32(buf, i + 2), tsEcr: readU32(buf, i + 6) };
+          ok = olen === 10;
+          if (ok) out.timestamps = { tsVal: readU32(buf, i + 2), tsEcr: readU32(buf, i + 6) };
           break;
         default:
           break; // unknown kind: skipped by its length

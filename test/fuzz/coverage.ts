@@ -161,27 +161,38 @@ export class CoverageDecoder {
 /** The set of features seen so far, per script URL (URLs survive worker restarts; scriptIds do not). */
 export class FeatureMap {
   private readonly perScript = new Map<string, Set<number>>();
+  // Blocks seen with any count: a new block is rarer, and worth more, than a new count bucket.
+  private readonly blocks = new Map<string, Set<number>>();
   private total = 0;
+  /** How many blocks (not just count buckets) the last merge found for the first time. */
+  lastNewBlocks = 0;
 
   get size(): number {
     return this.total;
   }
 
-  /** How many of `features` are new; when `commit`, they are added. */
-  merge(features: Features, commit = true): number {
+  /** How many of `features` are new; they are added too. */
+  merge(features: Features): number {
     let fresh = 0;
+    this.lastNewBlocks = 0;
     for (const [url, keys] of features) {
       let seen = this.perScript.get(url);
+      let blocks = this.blocks.get(url);
+      if (!seen || !blocks) {
+        seen = new Set();
+        blocks = new Set();
+        this.perScript.set(url, seen);
+        this.blocks.set(url, blocks);
+      }
       for (const key of keys) {
-        if (seen?.has(key)) continue;
+        if (seen.has(key)) continue;
+        seen.add(key);
         fresh++;
-        if (commit) {
-          if (!seen) {
-            seen = new Set();
-            this.perScript.set(url, seen);
-          }
-          seen.add(key);
-          this.total++;
+        this.total++;
+        const block = key - (key % 32);
+        if (!blocks.has(block)) {
+          blocks.add(block);
+          this.lastNewBlocks++;
         }
       }
     }

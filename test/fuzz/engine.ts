@@ -44,7 +44,7 @@ export interface FuzzOptions {
   readonly seed?: string | number;
   /** 'random' mutates the starting corpus blindly, without coverage feedback (a baseline). */
   readonly mode?: FuzzMode;
-  /** Inputs per coverage snapshot; 1 = one snapshot per input. */
+  /** Inputs per coverage snapshot; 1 = one snapshot per input; 0 (default) adapts it (schedule.ts). */
   readonly batchSize?: number;
   /** An execution inside the target longer than this is a hang (default 1000 ms). */
   readonly hangTimeoutMs?: number;
@@ -95,7 +95,7 @@ export interface FuzzResult extends FuzzProgress {
   readonly startupMs: number;
 }
 
-export const DEFAULT_BATCH_SIZE = 16;
+export const DEFAULT_BATCH_SIZE = 0;
 const STARTUP_TIMEOUT_MS = 60_000;
 // After a stop request the worker finishes one batch; a batch never takes this long unless stuck.
 const STOP_GRACE_MS = 5_000;

@@ -12,6 +12,7 @@ export interface MutatorOptions {
 
 export const MUTATION_NAMES = [
   'flipBit',
+  'setNibble',
   'setByte',
   'addByte',
   'interesting',
@@ -77,6 +78,8 @@ export class Mutator {
     switch (name) {
       case 'flipBit':
         return this.flipBit();
+      case 'setNibble':
+        return this.setNibble();
       case 'setByte':
         return this.setByte();
       case 'addByte':
@@ -111,6 +114,16 @@ export class Mutator {
   private flipBit(): boolean {
     if (this.len === 0) return false;
     this.work[this.rng.below(this.len)] ^= 1 << this.rng.below(8);
+    return true;
+  }
+
+  /** Network headers are full of 4-bit fields (IP version and IHL, TCP data offset): change one. */
+  private setNibble(): boolean {
+    if (this.len === 0) return false;
+    const pos = this.rng.below(this.len);
+    const v = this.rng.below(16);
+    const old = this.work[pos]!;
+    this.work[pos] = this.rng.below(2) === 0 ? (old & 0x0f) | (v << 4) : (old & 0xf0) | v;
     return true;
   }
 

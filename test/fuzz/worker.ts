@@ -12,13 +12,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CoverageDecoder, CoverageSession, FeatureMap } from './coverage.js';
 import type { ScriptCoverage } from './coverage.js';
 import { Mutator } from './mutate.js';
+import { BatchSizer, CorpusScheduler } from './schedule.js';
 import { Slot, sharedViews } from './shared.js';
 import type { FuzzWorkerData, ReplayWorkerData, SharedViews, Verdict, WorkerData, WorkerMessage } from './shared.js';
 import type { FuzzTarget } from './harness.js';
 import type { RandomSource } from '../../src/ports/random.js';
-
-// Entries added most recently are mutated half the time: they sit at the coverage frontier.
-const RECENT = 8;
 
 const port = parentPort;
 if (!port) throw new Error('test/fuzz/worker.ts must run in a worker thread');
@@ -119,7 +117,7 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
   const batchSeen = new FeatureMap();
   const mutator = new Mutator(rng, { maxLen: target.maxLen, ...(target.dictionary ? { dictionary: target.dictionary } : {}) });
   const known = new Set(d.knownCrashes);
-  const corpus: Uint8Array[] = [];
+  const corpus = new CorpusScheduler(rng, cov !== null);
   const limit = new TimeLimit(d.softTimeout);
   const hangMs = d.hangTimeoutMs;
   let execs = d.execsBefore;
@@ -160,10 +158,14 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
     if (hang) post({ type: 'hang', input: stuck.slice(), execs });
     cov?.reset(); // counts of an interrupted run are partial
   };
-  const merge = (c: ScriptCoverage[]): number => {
-    const n = features.merge(decoder.decode(c));
-    if (n > 0) Atomics.store(v.slots, Slot.FEATURES, features.size);
-    return n;
+  /** Adds `input` to the corpus if its snapshot `c` has new features; true if it did. */
+  const consider = (input: Uint8Array, c: ScriptCoverage[]): boolean => {
+    const f = decoder.decode(c);
+    if (features.merge(f) === 0) return false;
+    Atomics.store(v.slots, Slot.FEATURES, features.size);
+    corpus.add(input, f, features.lastNewBlocks > 0);
+    post({ type: 'corpus', input });
+    return true;
   };
 
   // Every starting input is kept unless it crashes or hangs: they are seeds or earlier finds.
@@ -175,45 +177,45 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
       interrupted();
       continue;
     }
-    if (ok) corpus.push(input);
-    if (cov) merge(cov.take());
+    if (!ok) continue;
+    if (!cov) {
+      corpus.add(input);
+      continue;
+    }
+    const f = decoder.decode(cov.take());
+    features.merge(f);
+    corpus.add(input, f);
   }
-  if (corpus.length === 0) corpus.push(new Uint8Array(0));
+  if (corpus.size === 0) corpus.add(new Uint8Array(0));
+  Atomics.store(v.slots, Slot.FEATURES, features.size);
   post({ type: 'ready', features: features.size });
 
-  const pick = (): Uint8Array => {
-    const n = corpus.length;
-    if (d.mode === 'guided' && n > RECENT && rng.below(2) === 0) return corpus[n - 1 - rng.below(RECENT)]!;
-    return corpus[rng.below(n)]!;
-  };
-  const other = (): Uint8Array => corpus[rng.below(corpus.length)]!;
-  const keep = (input: Uint8Array): void => {
-    corpus.push(input);
-    post({ type: 'corpus', input });
-  };
-
-  const batchSize = cov ? Math.max(1, d.batchSize) : RANDOM_MODE_BATCH;
+  const pick = (): Uint8Array => corpus.pick();
+  const other = (): Uint8Array => corpus.other();
+  const sizer = new BatchSizer(cov ? d.batchSize : RANDOM_MODE_BATCH);
   const batch: Uint8Array[] = [];
   /** One batch: mutate and run, then (guided) snapshot coverage and keep inputs with new features. */
   const iterate = (): void => {
     batch.length = 0;
-    for (let i = 0; i < batchSize && execs < d.maxExecs; i++) {
+    const size = sizer.size;
+    for (let i = 0; i < size && execs < d.maxExecs; i++) {
       const input = mutator.mutate(pick(), other);
       if (exec(input)) batch.push(input);
     }
     if (!cov) return;
     const summed = cov.take();
-    if (batchSize === 1) {
-      if (batch.length === 1 && merge(summed) > 0) keep(batch[0]!);
+    Atomics.add(v.slots, Slot.BATCHES, 1);
+    if (size === 1) {
+      sizer.record(1, batch.length === 1 && consider(batch[0]!, summed));
       return;
     }
     // Counts are summed over the batch; only a re-run attributes a new feature to one input.
-    Atomics.add(v.slots, Slot.BATCHES, 1);
-    if (batchSeen.merge(decoder.decode(summed)) === 0) return;
+    const rerun = batchSeen.merge(decoder.decode(summed)) > 0;
+    sizer.record(size, rerun);
+    if (!rerun) return;
     Atomics.add(v.slots, Slot.RERUNS, 1);
     for (const input of batch) {
-      if (!exec(input)) continue;
-      if (merge(cov.take()) > 0) keep(input);
+      if (exec(input)) consider(input, cov.take());
     }
   };
   const running = (): boolean => execs < d.maxExecs && Atomics.load(v.slots, Slot.STOP) === 0;

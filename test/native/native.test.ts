@@ -163,12 +163,25 @@ describe.skipIf(!native)('native addon', () => {
     }
   });
 
-  it('allocSlab_reports_its_memory_to_v8_as_external', () => {
-    const before = process.memoryUsage().external;
-    const slab = n.allocSlab(32 << 20, 4096);
-    const after = process.memoryUsage().external;
-    expect(after - before).toBeGreaterThanOrEqual(32 << 20);
-    expect(slab.byteLength).toBe(32 << 20);
+  it('allocSlab_reports_its_memory_to_v8_and_the_finalizer_frees_it', () => {
+    // In a fresh process with --expose-gc: nothing else's garbage can move the external counter.
+    const code = `
+      const n = require(${JSON.stringify(nativeStatus().path)});
+      const ext = () => process.memoryUsage().external;
+      (async () => {
+        gc(); await new Promise(setImmediate); gc();
+        const before = ext();
+        let slab = n.allocSlab(32 << 20, 4096);
+        const held = ext();
+        slab = null;
+        for (let i = 0; i < 5; i++) { gc(); await new Promise(setImmediate); }
+        console.log(JSON.stringify({ grew: held - before, freed: held - ext() }));
+      })();`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', code], { encoding: 'utf8' });
+    const { grew, freed } = JSON.parse(out.trim()) as { grew: number; freed: number };
+    expect(grew).toBeGreaterThanOrEqual(32 << 20);
+    expect(grew).toBeLessThan((32 << 20) + (1 << 20)); // reported once, not twice
+    expect(freed).toBeGreaterThanOrEqual(32 << 20);
   });
 
   it('allocSlab_rejects_bad_sizes_and_alignments', () => {

@@ -193,12 +193,8 @@ export function pcapRecord(le: boolean, sec: number, frac: number, data: Uint8Ar
   return new Bytes(le).u32(sec).u32(frac).u32(data.length).u32(orig).raw(data).bytes();
 }
 
-let tshark: boolean | undefined;
 /** True when tshark runs; tests that need it skip with a visible reason otherwise. */
-export function tsharkAvailable(): boolean {
-  if (tshark === undefined) tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
-  return tshark;
-}
+export { tsharkAvailable } from '../conformance/tshark.js';
 
 export interface TsharkFrame {
   readonly time: string;

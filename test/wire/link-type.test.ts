@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bsdFamilyToEtherType, LinkType, locateNetworkLayer, readBsdFamily } from '../../src/wire/link-type.js';
@@ -6,6 +8,8 @@ import { isWireError, WireError } from '../../src/wire/error.js';
 import { fromHex } from '../../src/wire/bytes.js';
 import { Ipv4Packet } from '../../src/wire/ipv4.js';
 import { Ipv6Packet } from '../../src/wire/ipv6.js';
+import { walkIpv6Chain } from '../../src/wire/ipv6-ext.js';
+import { tsChecksum } from '../../src/checksum/ts-checksum.js';
 import { ArpPacket } from '../../src/wire/arp.js';
 import { concat, ethernet, ipv4, ipv6 } from '../support/build-l3.js';
 
@@ -121,4 +125,86 @@ describe('link types', () => {
       { numRuns: 10000 },
     );
   });
+});
+
+// The shared capture corpus (../shared/pcaps beside the clone, as in CI). Every complete frame must go
+// link layer -> network layer -> IPv4 header checksum / IPv6 header chain without error, except the
+// failures tshark also reports: IgmpPackets has 17 IPv4 headers that tshark marks "Bad" checksum,
+// VlanPackets has 6 CDP frames (802.3 LLC, no EtherType) and microsecs_big_endian is a netlink capture.
+const CORPUS = fileURLToPath(new URL('../../../shared/pcaps/', import.meta.url));
+const EXPECTED: Record<string, { ok: number; errors?: Record<string, number> }> = {
+  'PcapPlusPlus__DnsPackets.pcap': { ok: 464 },
+  'PcapPlusPlus__IcmpV6_NeighAdvSoli.pcap': { ok: 2 },
+  'PcapPlusPlus__IgmpPackets.pcap': { ok: 64, errors: { 'ipv4/checksum': 17 } },
+  'PcapPlusPlus__VlanPackets.pcap': { ok: 20, errors: { 'ethernet/ethertype': 6 } },
+  'PcapPlusPlus__frag_with_padding.pcap': { ok: 8 },
+  'PcapPlusPlus__ip4_fragments.pcap': { ok: 53 },
+  'PcapPlusPlus__ip6_fragments.pcap': { ok: 36 },
+  'PcapPlusPlus__microsecs_big_endian.pcap': { ok: 0, errors: { 'link/link_type': 13 } },
+  'PcapPlusPlus__nanosecs_big_endian.pcap': { ok: 10 },
+  'PcapPlusPlus__one_ipv6_http_stream.pcap': { ok: 19 },
+  'PcapPlusPlus__one_tcp_stream_max_seq.pcap': { ok: 36 },
+  'gopacket__test_ethernet.pcap': { ok: 10 },
+  'recorded__dnsmasq_dhcp4_dhcp6_ra_dns.pcap': { ok: 50 },
+  'recorded__nginx_http_v4_v6.pcap': { ok: 87 },
+  'recorded__tftp_hpa_options.pcap': { ok: 199 },
+  'tcpdump__802.1ad_QinQ.pcap': { ok: 2 },
+  'tcpdump__LINKTYPE_RAW_ipv4.pcap': { ok: 1 },
+  'tcpdump__icmpv6.pcap': { ok: 5 },
+  'tcpdump__igmpv3-queries.pcap': { ok: 6 },
+  'tcpdump__tcp-handshake-nano.pcap': { ok: 3 },
+  'tcpdump__tftp.pcap': { ok: 7 },
+};
+
+// Minimal classic-pcap reader (either byte order, µs or ns magic): link type and complete records.
+function readPcap(d: Uint8Array): { linkType: number; frames: Uint8Array[] } {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const magic = v.getUint32(0, true);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const frames: Uint8Array[] = [];
+  let o = 24;
+  while (o + 16 <= d.length) {
+    const incl = v.getUint32(o + 8, le);
+    const orig = v.getUint32(o + 12, le);
+    if (o + 16 + incl > d.length) break;
+    if (incl === orig) frames.push(d.subarray(o + 16, o + 16 + incl));
+    o += 16 + incl;
+  }
+  return { linkType: v.getUint32(20, le) & 0xffff, frames };
+}
+
+function verdict(linkType: number, f: Uint8Array): string {
+  const n = locateNetworkLayer(linkType, f);
+  if (isWireError(n)) return `${n.proto}/${n.field}`;
+  if (n.ethertype === 0x0800) {
+    const p = Ipv4Packet.check(f, n.offset, n.length);
+    if (isWireError(p)) return `${p.proto}/${p.field}`;
+    return p.verifyChecksum(tsChecksum) ? 'ok' : 'ipv4/checksum';
+  }
+  if (n.ethertype === 0x86dd) {
+    const p = Ipv6Packet.check(f, n.offset, n.length);
+    if (isWireError(p)) return `${p.proto}/${p.field}`;
+    const c = walkIpv6Chain(p);
+    return isWireError(c) ? `${c.proto}/${c.field}` : 'ok';
+  }
+  if (n.ethertype === 0x0806) {
+    const p = ArpPacket.check(f, n.offset, n.length);
+    return isWireError(p) ? `${p.proto}/${p.field}` : 'ok';
+  }
+  return `other/${n.ethertype.toString(16)}`;
+}
+
+describe.skipIf(!existsSync(CORPUS))('link types: shared capture corpus', () => {
+  for (const [name, want] of Object.entries(EXPECTED)) {
+    it(`parses ${name} as tshark does`, () => {
+      const { linkType, frames } = readPcap(new Uint8Array(readFileSync(CORPUS + name)));
+      const tally: Record<string, number> = {};
+      for (const f of frames) {
+        const v = verdict(linkType, f);
+        tally[v] = (tally[v] ?? 0) + 1;
+      }
+      const { ok = 0, ...errors } = tally;
+      expect({ ok, errors }).toEqual({ ok: want.ok, errors: want.errors ?? {} });
+    });
+  }
 });

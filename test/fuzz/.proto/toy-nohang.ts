@@ -3,8 +3,8 @@
 // Two planted bugs:
 //  - HANG: the TCP Fast Open branch (kind 34, RFC 7413) accepts length 0, so the cursor never moves;
 //  - CRASH: an experimental option (kind 254, RFC 6994) with ExID 4d 5a throws. The ExID is compared
-//    a nibble at a time, each comparison its own block, so coverage feedback reaches it in four steps
-//    of 1/16 while blind mutation has to guess kind, length and all 16 bits at once.
+//    a nibble at a time, each comparison its own block, so coverage feedback reaches it in four small
+//    steps while blind mutation has to guess kind, length and all 16 bits at once.
 
 import { WireError } from '../../../src/wire/error.js';
 import { COMMON_TOKENS } from '../harness.js';
@@ -53,13 +53,15 @@ export function parseToyOptions(b: Uint8Array): ToyOption[] | WireError {
         if (len !== 2 && (len < 6 || len > 18)) return bad('length', 'bad cookie length', i + 1);
         break;
       case 254: {
-        // Experimental with a 16-bit ExID.
+        // Experimental with a 16-bit ExID, compared a nibble at a time (as compare-splitting compilers
+        // do for fuzzers): each comparison is a block, so coverage can climb to the planted crash.
         if (len < 4) return bad('length', 'experimental option needs an ExID', i + 1);
-        const exid = (b[i + 2]! << 8) | b[i + 3]!;
-        if (exid >> 12 === 0x4) {
-          if (((exid >> 8) & 0xf) === 0xd) {
-            if (((exid >> 4) & 0xf) === 0x5) {
-              if ((exid & 0xf) === 0xa) throw new Error('toy-options: planted crash on ExID 4d5a'); // PLANTED CRASH
+        const hi = b[i + 2]!;
+        const lo = b[i + 3]!;
+        if (hi >> 4 === 0x4) {
+          if (lo >> 4 === 0x5) {
+            if ((hi & 0xf) === 0xd) {
+              if ((lo & 0xf) === 0xa) throw new Error('toy-options: planted crash on ExID 4d5a'); // PLANTED CRASH
             }
           }
         }
