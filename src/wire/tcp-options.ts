@@ -3,9 +3,12 @@
 // options; the core parses them only when it needs them (SYN, timestamps, SACK).
 //
 // Walker rules (SECURITY-CASES H32–H35):
-//  - EOL ends the list, NOP is one byte, every other option needs a length byte >= 2 that fits in
-//    the area; otherwise the whole segment is malformed (WireError). Each step advances >= 1 byte,
-//    so the walk is linear in the area length (CVE-2020-24337: length 0 looped forever).
+//  - EOL ends the list, NOP is one byte, every other option needs a length byte >= 2; a length of
+//    0 or 1 makes the whole segment malformed (WireError; CVE-2020-24337: length 0 looped forever).
+//    Each step advances >= 2 bytes, so the walk is linear in the area length.
+//  - An option that runs past the end of the area (or has no room for its length byte) ends the
+//    walk: it is listed in `malformed` and the options before it stand, as Linux does ("don't parse
+//    partial options"). The segment stays valid, so a bogus SACK cannot kill a connection (H33).
 //  - A known kind with a wrong length (MSS != 4, WS != 3, SACK-permitted != 2, SACK != 2+8n with
 //    1..4 blocks, Timestamps != 10) is ignored and listed in `malformed`; the segment stays valid.
 //  - Unknown kinds are skipped by their length. A repeated option overwrites the earlier one.
@@ -94,10 +97,16 @@ export const TcpOptionsRepr = {
         continue;
       }
       const at = base + (i - off);
-      if (i + 1 >= end) return optErr(`kind ${kind} has no length byte`, at);
+      if (i + 1 >= end) {
+        out.malformed.push({ kind, length: 0, offset: at });
+        break;
+      }
       const olen = buf[i + 1]!;
       if (olen < 2) return optErr(`kind ${kind} length ${olen} < 2`, at + 1);
-      if (olen > end - i) return optErr(`kind ${kind} length ${olen} overruns the ${end - i} bytes left`, at + 1);
+      if (olen > end - i) {
+        out.malformed.push({ kind, length: olen, offset: at });
+        break;
+      }
       let ok = true;
       switch (kind) {
         case K.MSS:

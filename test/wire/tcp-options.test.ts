@@ -98,14 +98,18 @@ describe('tcp options', () => {
   it('errors report the offset of the offending length byte relative to base', () => {
     const r = TcpOptionsRepr.parse(Uint8Array.from([1, 1, 0x22, 0]), 0, 4, 20);
     expect(isWireError(r) && r.offset).toBe(23);
+    // An option with no room for its length byte ends the walk without failing the segment.
     const trunc = TcpOptionsRepr.parse(Uint8Array.from([1, 1, 1, 2]), 0, 4, 20);
-    expect(isWireError(trunc) && trunc.offset).toBe(23);
+    expect(isWireError(trunc)).toBe(false);
+    expect(!isWireError(trunc) && trunc.malformed).toEqual([{ kind: 2, length: 0, offset: 23 }]);
   });
 
   it('parses only inside the given range (bytes beyond len are not read)', () => {
-    // An MSS whose value bytes lie just beyond the area must be an overrun, not a read past the end.
+    // An MSS whose value bytes lie just beyond the area is an overrun: listed, never read past the end.
     const b = Uint8Array.from([1, 1, 2, 4, 0x05, 0xb4]);
-    expect(isWireError(TcpOptionsRepr.parse(b, 0, 4))).toBe(true);
+    const cut = TcpOptionsRepr.parse(b, 0, 4);
+    expect(!isWireError(cut) && cut.mss).toBeUndefined();
+    expect(!isWireError(cut) && cut.malformed).toEqual([{ kind: 2, length: 4, offset: 2 }]);
     expect(parse(b).mss).toBe(1460);
   });
 
@@ -153,7 +157,12 @@ describe('tcp options', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 60 }), (b) => {
         const r = TcpOptionsRepr.parse(b, 0, b.length);
-        if (!isWireError(r)) for (const m of r.malformed) expect(m.offset + m.length).toBeLessThanOrEqual(b.length);
+        if (isWireError(r)) return;
+        // Only the last malformed entry may overrun the area (it ends the walk); all start inside it.
+        r.malformed.forEach((m, i) => {
+          expect(m.offset).toBeLessThan(b.length);
+          if (i < r.malformed.length - 1) expect(m.offset + m.length).toBeLessThanOrEqual(b.length);
+        });
       }),
       { numRuns: 5000 },
     );
