@@ -165,8 +165,9 @@ export class Icmpv4Packet {
 
 /**
  * The IPv4 datagram quoted in an ICMPv4 error: its header (validated: version 4, IHL >= 5 and
- * IHL*4 within the bytes present) plus at least 8 transport bytes (RFC 792). Reads the few fields
- * it needs directly; the quoted total length is reported, not trusted.
+ * IHL*4 within the bytes present, H17a) plus up to 8 transport bytes (RFC 792 quotes "the first 64
+ * bits" of data, fewer when the datagram had fewer). Transport accessors return -1 when their bytes
+ * were not quoted. Reads the few fields it needs directly; the quoted total length is not trusted.
  */
 export class Icmpv4Quoted {
   private constructor(
@@ -184,8 +185,8 @@ export class Icmpv4Quoted {
     if (vihl >>> 4 !== 4) return new WireError('icmpv4', 'quoted_version', `version ${vihl >>> 4}`, at);
     const hlen = (vihl & 0xf) << 2;
     if (hlen < 20) return new WireError('icmpv4', 'quoted_ihl', `${hlen >>> 2} < 5`, at);
-    if (hlen + 8 > avail) {
-      return new WireError('icmpv4', 'quoted_ihl', `quoted header of ${hlen} bytes + 8 exceeds ${avail} bytes present`, at);
+    if (hlen > avail) {
+      return new WireError('icmpv4', 'quoted_ihl', `quoted header of ${hlen} bytes exceeds ${avail} bytes present`, at);
     }
     return new Icmpv4Quoted(buf, off, avail, hlen);
   }
@@ -215,30 +216,30 @@ export class Icmpv4Quoted {
   get dst(): Ipv4Address {
     return readIpv4(this.buf, this.off + 16);
   }
-  /** Absolute offset of the quoted transport bytes (>= 8 present). */
+  /** Absolute offset of the quoted transport bytes (transportLength of them present, possibly 0). */
   get transportOffset(): number {
     return this.off + this.headerLen;
   }
   get transportLength(): number {
     return this.len - this.headerLen;
   }
-  /** TCP/UDP source port (ICMP: type and code). */
+  /** TCP/UDP source port (ICMP: type and code), or -1 if not quoted. */
   get srcPort(): number {
-    return readU16(this.buf, this.off + this.headerLen);
+    return this.transportLength >= 2 ? readU16(this.buf, this.off + this.headerLen) : -1;
   }
   get dstPort(): number {
-    return readU16(this.buf, this.off + this.headerLen + 2);
+    return this.transportLength >= 4 ? readU16(this.buf, this.off + this.headerLen + 2) : -1;
   }
-  /** TCP sequence number of the quoted segment (bytes 4..7). */
+  /** TCP sequence number of the quoted segment (bytes 4..7), or -1 if not quoted. */
   get tcpSeq(): number {
-    return readU32(this.buf, this.off + this.headerLen + 4);
+    return this.transportLength >= 8 ? readU32(this.buf, this.off + this.headerLen + 4) : -1;
   }
-  /** Quoted ICMP echo identifier and sequence (bytes 4..5, 6..7). */
+  /** Quoted ICMP echo identifier and sequence (bytes 4..5, 6..7), or -1 if not quoted. */
   get echoIdent(): number {
-    return readU16(this.buf, this.off + this.headerLen + 4);
+    return this.transportLength >= 6 ? readU16(this.buf, this.off + this.headerLen + 4) : -1;
   }
   get echoSeq(): number {
-    return readU16(this.buf, this.off + this.headerLen + 6);
+    return this.transportLength >= 8 ? readU16(this.buf, this.off + this.headerLen + 6) : -1;
   }
 }
 

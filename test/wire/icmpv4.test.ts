@@ -73,7 +73,7 @@ describe('icmpv4', () => {
     expect([q.fragmentOffset, q.moreFragments, q.echoIdent, q.echoSeq, q.ttl, q.totalLength]).toEqual([1480, false, 7, 9, 64, 60]);
   });
 
-  it('quoted datagram validation: short, wrong version, IHL < 5, fewer than 8 transport bytes', () => {
+  it('quoted datagram validation: short, wrong version, IHL < 5; fewer than 8 transport bytes read as absent', () => {
     const good = concat(ipv4Header(), new Uint8Array(8));
     expect(isWireError(Icmpv4Quoted.check(good, 0, good.length))).toBe(false);
     const bad = (b: Uint8Array) => Icmpv4Quoted.check(b, 0, b.length);
@@ -84,7 +84,17 @@ describe('icmpv4', () => {
     const ihl4 = good.slice();
     ihl4[0] = 0x44;
     expect(isWireError(bad(ihl4))).toBe(true);
-    expect(isWireError(bad(good.subarray(0, 27)))).toBe(true);
+    // A datagram with a 4-byte payload is quoted whole (RFC 792: up to 64 bits): ports present, seq not.
+    const short = bad(good.subarray(0, 24));
+    expect(isWireError(short)).toBe(false);
+    if (!isWireError(short)) {
+      expect(short.transportLength).toBe(4);
+      expect(short.dstPort).toBe(0);
+      expect(short.tcpSeq).toBe(-1);
+      expect(short.echoSeq).toBe(-1);
+    }
+    const headerOnly = bad(good.subarray(0, 20));
+    expect(!isWireError(headerOnly) && headerOnly.srcPort).toBe(-1);
   });
 
   it('parameter problem pointer and redirect gateway', () => {
@@ -165,7 +175,10 @@ describe('icmpv4', () => {
         const p = Icmpv4Packet.check(b, 0, cut);
         if (!isWireError(p)) {
           const q = p.quoted();
-          if (!isWireError(q)) expect(q.headerLen + 8).toBeLessThanOrEqual(cut - 8);
+          if (!isWireError(q)) {
+            expect(q.headerLen).toBeLessThanOrEqual(cut - 8);
+            expect(q.transportOffset + q.transportLength).toBeLessThanOrEqual(cut);
+          }
         }
       }),
       { numRuns: 3000 },
