@@ -34,7 +34,8 @@ export interface Icmpv4ErrorReport {
   readonly quoted: Icmpv4Quoted;
 }
 
-export type EchoReplyListener = (from: Ipv4Address, ident: number, seq: number, data: Uint8Array, now: Instant) => void;
+/** `ttl` is the reply's IP TTL (ping reports it). */
+export type EchoReplyListener = (from: Ipv4Address, ident: number, seq: number, data: Uint8Array, now: Instant, ttl: number) => void;
 
 export class Icmpv4Module implements StackModule {
   readonly name = 'icmpv4';
@@ -106,7 +107,7 @@ export class Icmpv4Module implements StackModule {
         stats.count('icmpv4', 'echo_replies_received');
         const l = this.echoListeners.get(p.echoIdent);
         if (!l) return stats.drop('icmpv4', 'echo_reply_unexpected');
-        return l(info.src, p.echoIdent, p.echoSeq, buf.subarray(p.dataOffset, p.dataOffset + p.dataLength), now);
+        return l(info.src, p.echoIdent, p.echoSeq, buf.subarray(p.dataOffset, p.dataOffset + p.dataLength), now, info.ttl);
       }
       case Icmpv4Type.DEST_UNREACHABLE:
       case Icmpv4Type.TIME_EXCEEDED:

@@ -63,6 +63,15 @@ export interface Ipv4SendParams {
   readonly iface?: NetInterface;
 }
 
+/** Writes the payload at buf[off]; src/dst are the final addresses (for transport pseudo-header checksums). */
+export type Ipv4Fill = (buf: Uint8Array, off: number, src: Ipv4Address, dst: Ipv4Address) => void;
+
+/** Notified of IPv4 multicast membership changes on an interface (an IGMP module sends reports). */
+export interface Ipv4GroupObserver {
+  groupJoined?(iface: NetInterface, group: Ipv4Address, now: Instant): void;
+  groupLeft?(iface: NetInterface, group: Ipv4Address, now: Instant): void;
+}
+
 export type Ipv4SendError = 'EHOSTUNREACH' | 'ENETUNREACH' | 'ENOBUFS' | 'EMSGSIZE' | 'EADDRNOTAVAIL';
 
 export interface Ipv4Options {
@@ -71,9 +80,14 @@ export interface Ipv4Options {
   readonly forwarding: boolean;
   /** Loopback packets queued per poll (bounds the work one poll can do). */
   readonly loopbackQueue: number;
+  /** Multicast groups joined per interface (joins come from local sockets; capped all the same). */
+  readonly maxGroupsPerInterface: number;
 }
 
-export const DEFAULT_IPV4_OPTIONS: Ipv4Options = { defaultTtl: 64, forwarding: false, loopbackQueue: 256 };
+export const DEFAULT_IPV4_OPTIONS: Ipv4Options = { defaultTtl: 64, forwarding: false, loopbackQueue: 256, maxGroupsPerInterface: 64 };
+
+/** 224.0.0.1: every host is a member on every interface (RFC 1112 §4), without joining. */
+export const IPV4_ALL_HOSTS: Ipv4Address = 0xe000_0001;
 
 export class Ipv4Module implements StackModule {
   readonly name = 'ipv4';
@@ -120,7 +134,8 @@ export class Ipv4Module implements StackModule {
     return false;
   }
 
-  private isBroadcastOn(iface: NetInterface, a: Ipv4Address): boolean {
+  /** Whether `a` is the limited broadcast or a directed broadcast of one of `iface`'s subnets. */
+  isBroadcastOn(iface: NetInterface, a: Ipv4Address): boolean {
     if (a === IPV4_BROADCAST) return true;
     for (const c of iface.ipv4) if (c.prefixLen < 31 && ipv4SubnetBroadcast(c.address, c.prefixLen) === a) return true;
     return false;
@@ -212,7 +227,7 @@ export class Ipv4Module implements StackModule {
    * Builds and sends a datagram whose payload (`payloadLen` bytes) is written by `fill(buf, off)`.
    * Fragments it when it exceeds the interface MTU (unless dontFrag: then EMSGSIZE).
    */
-  send(params: Ipv4SendParams, payloadLen: number, fill: (buf: Uint8Array, off: number) => void, now: Instant): Ipv4SendError | undefined {
+  send(params: Ipv4SendParams, payloadLen: number, fill: Ipv4Fill, now: Instant): Ipv4SendError | undefined {
     const route = this.route(params.dst, params.src, params.iface);
     if (typeof route === 'string') {
       this.ctx.stats.drop('ipv4', 'no_route');
@@ -238,7 +253,7 @@ export class Ipv4Module implements StackModule {
       // To ourselves: build it and deliver it on the next poll through the loopback queue.
       if (this.loopback.length >= this.options.loopbackQueue) return 'ENOBUFS';
       const d = new Uint8Array(total);
-      fill(d, IPV4_HEADER_LEN);
+      fill(d, IPV4_HEADER_LEN, src, params.dst);
       Ipv4Repr.emit(repr, d, 0, this.ctx.checksum);
       this.loopback.push({ iface, datagram: d });
       this.ctx.stats.count('ipv4', 'tx_loopback');
@@ -248,14 +263,14 @@ export class Ipv4Module implements StackModule {
     if (total <= iface.mtu) {
       const tx = this.ctx.allocTx(total);
       if (!tx) return 'ENOBUFS';
-      fill(tx.buf, tx.l3Offset + IPV4_HEADER_LEN);
+      fill(tx.buf, tx.l3Offset + IPV4_HEADER_LEN, src, params.dst);
       Ipv4Repr.emit(repr, tx.buf, tx.l3Offset, this.ctx.checksum);
       this.ctx.stats.count('ipv4', 'tx');
       this.transmit(iface, nextHop, dstMac, tx, total, now);
       return undefined;
     }
     if (repr.dontFrag) return 'EMSGSIZE';
-    return this.sendFragments(iface, nextHop, dstMac, repr, payloadLen, fill, now);
+    return this.sendFragments(iface, nextHop, dstMac, repr, payloadLen, (b, o) => fill(b, o, src, params.dst), now);
   }
 
   /** RFC 791 §3.2 fragmentation: every fragment but the last carries a multiple of 8 payload bytes. */
@@ -297,6 +312,69 @@ export class Ipv4Module implements StackModule {
     // randomness keeps it unpredictable across stacks).
     this.nextIdent = (this.nextIdent + 1) & 0xffff;
     return this.nextIdent;
+  }
+
+  // ---------------------------------------------------------------- multicast groups
+  // Membership is reference counted per interface and mirrored into the interface's MAC filter (RFC
+  // 1112 §6.4 mapping). IGMP reports are a separate module: it observes joins and leaves.
+
+  private readonly groups = new Map<NetInterface, Map<Ipv4Address, number>>();
+  private readonly macRefs = new Map<NetInterface, Map<MacAddress, number>>();
+  private readonly groupObservers: Ipv4GroupObserver[] = [];
+
+  observeGroups(o: Ipv4GroupObserver): void {
+    this.groupObservers.push(o);
+  }
+
+  /** Joins `group` on `iface`; false when it is not multicast or the interface's table is full. */
+  joinGroup(iface: NetInterface, group: Ipv4Address, now: Instant): boolean {
+    if (!isIpv4Multicast(group)) return false;
+    let g = this.groups.get(iface);
+    if (!g) this.groups.set(iface, (g = new Map()));
+    const refs = g.get(group);
+    if (refs !== undefined) {
+      g.set(group, refs + 1);
+      return true;
+    }
+    if (g.size >= this.options.maxGroupsPerInterface) {
+      this.ctx.stats.drop('ipv4', 'group_table_full');
+      return false;
+    }
+    g.set(group, 1);
+    let m = this.macRefs.get(iface);
+    if (!m) this.macRefs.set(iface, (m = new Map()));
+    const mac = ipv4MulticastMac(group);
+    m.set(mac, (m.get(mac) ?? 0) + 1);
+    iface.multicastMacs.add(mac);
+    for (const o of this.groupObservers) o.groupJoined?.(iface, group, now);
+    return true;
+  }
+
+  /** Drops one reference to `group` on `iface`; false when it was not joined. */
+  leaveGroup(iface: NetInterface, group: Ipv4Address, now: Instant): boolean {
+    const g = this.groups.get(iface);
+    const refs = g?.get(group);
+    if (!g || refs === undefined) return false;
+    if (refs > 1) {
+      g.set(group, refs - 1);
+      return true;
+    }
+    g.delete(group);
+    const m = this.macRefs.get(iface)!;
+    const mac = ipv4MulticastMac(group);
+    const n = (m.get(mac) ?? 1) - 1;
+    if (n > 0) m.set(mac, n);
+    else {
+      m.delete(mac);
+      iface.multicastMacs.delete(mac);
+    }
+    for (const o of this.groupObservers) o.groupLeft?.(iface, group, now);
+    return true;
+  }
+
+  /** Whether this host listens to `group` on `iface` (224.0.0.1 always). */
+  isMember(iface: NetInterface, group: Ipv4Address): boolean {
+    return group === IPV4_ALL_HOSTS || (this.groups.get(iface)?.has(group) ?? false);
   }
 
   pollAt(now: Instant): Instant {

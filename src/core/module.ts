@@ -19,6 +19,8 @@ export interface StackModule {
   interfaceAdded?(iface: NetInterface, now: Instant): void;
   /** An interface went up or down. */
   linkChanged?(iface: NetInterface, up: boolean, now: Instant): void;
+  /** The stack is closing: release pooled buffers the module holds (queued packets). */
+  close?(): void;
 }
 
 /** Receives frames of one EtherType on Ethernet interfaces (or, on IP-medium links, by IP version). */

@@ -288,8 +288,9 @@ export class Stack implements StackContext {
     }
   }
 
-  /** Releases everything the stack holds (held frames); modules clean up their own state. */
+  /** Releases everything the stack holds: modules' queued buffers (close hook), then held frames. */
   close(): void {
+    for (const m of this.modules) m.close?.();
     for (const iface of this.interfaces) {
       for (const frame of iface.held) {
         const owner = this.heldOwners.get(frame);
