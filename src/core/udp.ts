@@ -434,16 +434,16 @@ export class UdpModule implements StackModule {
     this.bound[6] = new Map();
     const ip4 = ctx.module<Ipv4Module>('ipv4');
     const ip6 = ctx.module<Ipv6Module>('ipv6');
-    if (!ip4 && !ip6) throw new Error("the 'udp' module needs the 'ipv4' or 'ipv6' module (install them before it)");
+    if (!ip4 && !ip6) throw new Error("the 'udp' module needs the 'ipv4' or 'ipv6' module");
     if (ip4) {
       this.nets[4] = new Ipv4Network(ctx, ip4);
       ip4.registerProtocol(IpProtocol.UDP, (buf, off, len, info, now) => this.input4(ip4, buf, off, len, info, now));
-      ctx.module<Icmpv4Module>('icmpv4')?.onError(IpProtocol.UDP, (r, now) => this.icmp4(r, now));
+      ctx.module<Icmpv4Module>('icmpv4')?.onError(IpProtocol.UDP, (r) => this.icmp4(r));
     }
     if (ip6) {
       this.nets[6] = new Ipv6Network(ctx, ip6);
       ip6.registerProtocol(IpProtocol.UDP, (buf, off, len, info, now) => this.input6(ip6, buf, off, len, info, now));
-      ctx.module<Icmpv6Module>('icmpv6')?.onError(IpProtocol.UDP, (r, now) => this.icmp6(r, now));
+      ctx.module<Icmpv6Module>('icmpv6')?.onError(IpProtocol.UDP, (r) => this.icmp6(r));
     }
   }
 
@@ -543,7 +543,7 @@ export class UdpModule implements StackModule {
       if (err) return err;
     }
     if (!s.addrLocked) s.localAddress = src;
-    s.remoteAddress = address;
+    s.remoteAddress = typeof address === 'number' ? address : address.slice();
     s.remotePort = port;
     return undefined;
   }
@@ -752,19 +752,17 @@ export class UdpModule implements StackModule {
 
   // ---------------------------------------------------------------- ICMP errors
 
-  private icmp4(r: Icmpv4ErrorReport, now: Instant): void {
+  private icmp4(r: Icmpv4ErrorReport): void {
     const q = r.quoted;
     if (q.fragmentOffset !== 0) return this.ctx.stats.drop('udp', 'icmp_error_not_first_fragment');
     const [err, hard] = icmpv4Error(r.type, r.code);
     this.icmpError(this.nets[4]!, q.src, q.srcPort, q.dst, q.dstPort, err, hard);
-    void now;
   }
 
-  private icmp6(r: Icmpv6ErrorReport, now: Instant): void {
+  private icmp6(r: Icmpv6ErrorReport): void {
     const q = r.quoted;
     const [err, hard] = icmpv6Error(r.type, r.code);
     this.icmpError(this.nets[6]!, q.src, q.srcPort, q.dst, q.dstPort, err, hard);
-    void now;
   }
 
   /** RFC 1122 §4.1.3.3: pass ICMP errors to the application, matched by the quoted 4-tuple. */
