@@ -24,3 +24,5 @@ export * from './icmpv6.js';
 export * from './ndp.js';
 export * from './slaac.js';
 export * from './mld.js';
+export * from "./udp.js";
+export * from "./ports.js";
