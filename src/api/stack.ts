@@ -6,6 +6,7 @@
 import { ArpModule, type ArpOptions } from '../core/arp.js';
 import { parseCidr } from '../core/cidr.js';
 import { Icmpv4Module, type Icmpv4Options } from '../core/icmpv4.js';
+import { IgmpModule } from '../core/igmp.js';
 import { Icmpv6Module, type Icmpv6Options } from '../core/icmpv6.js';
 import type { NetInterface } from '../core/interface.js';
 import { Ipv4ReassemblyModule } from '../core/ipv4-reassembly.js';
@@ -34,7 +35,7 @@ import { defaultChecksum } from './native.js';
 import { Runtime, defaultRuntime } from './runtime.js';
 
 /** Protocol modules createStack() can build by name, in dependency order. */
-export const PROTOCOLS = ['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld', 'slaac', 'udp'] as const;
+export const PROTOCOLS = ['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'igmp', 'ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld', 'slaac', 'udp'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 
 export interface InterfaceOptions {
@@ -81,7 +82,7 @@ export interface CreateStackOptions {
 
 /** Every default of createStack(), in one place. */
 export const STACK_DEFAULTS = Object.freeze({
-  protocols: Object.freeze(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'udp'] as ProtocolName[]),
+  protocols: Object.freeze(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'igmp', 'udp'] as ProtocolName[]),
   ipv6Protocols: Object.freeze(['ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld'] as ProtocolName[]),
   loopback: true,
   loopbackAddress: '127.0.0.1/8',
@@ -99,6 +100,7 @@ const REQUIRES: Partial<Record<ProtocolName, readonly ProtocolName[]>> = {
   arp: ['ipv4'],
   'ipv4-reassembly': ['ipv4'],
   icmpv4: ['ipv4'],
+  igmp: ['ipv4'],
   'ipv6-reassembly': ['ipv6'],
   icmpv6: ['ipv6'],
   ndp: ['ipv6', 'icmpv6'],
@@ -112,6 +114,7 @@ function buildModule(name: ProtocolName, o: CreateStackOptions): StackModule {
     case 'ipv4': return new Ipv4Module(o.ipv4);
     case 'ipv4-reassembly': return new Ipv4ReassemblyModule();
     case 'icmpv4': return new Icmpv4Module(o.icmpv4);
+    case 'igmp': return new IgmpModule();
     case 'ipv6': return new Ipv6Module(o.ipv6);
     case 'ipv6-reassembly': return new Ipv6ReassemblyModule();
     case 'icmpv6': return new Icmpv6Module(o.icmpv6);

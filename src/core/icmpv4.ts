@@ -22,6 +22,9 @@ export interface Icmpv4Options {
   readonly echoBroadcast: boolean;
 }
 
+/** Every IPv4 link carries 68-byte datagrams unfragmented (RFC 791): no path MTU is ever lower. */
+export const IPV4_MIN_MTU = 68;
+
 export const DEFAULT_ICMPV4_OPTIONS: Icmpv4Options = { errorRate: 1000, errorBurst: 50, echoBroadcast: false };
 
 /** An ICMP error about a datagram we sent, as transport protocols receive it. */
@@ -117,9 +120,10 @@ export class Icmpv4Module implements StackModule {
         // Only errors about datagrams we sent (RFC 5927 §4.1 begins with this).
         if (!this.ip.isLocal(q.src)) return stats.drop('icmpv4', 'error_not_ours');
         stats.count('icmpv4', 'errors_received');
+        const mtu = type === Icmpv4Type.DEST_UNREACHABLE && p.code === 4 ? this.nextHopMtu(p.nextHopMtu) : 0;
         const l = this.errorListeners.get(q.protocol);
         if (!l) return stats.count('icmpv4', 'errors_unclaimed');
-        return l({ type, code: p.code, mtu: type === Icmpv4Type.DEST_UNREACHABLE && p.code === 4 ? p.nextHopMtu : 0, from: info.src, quoted: q }, now);
+        return l({ type, code: p.code, mtu, from: info.src, quoted: q }, now);
       }
       case Icmpv4Type.REDIRECT:
         // Hosts with a single default router gain nothing from redirects and they are spoofable (H20).
@@ -127,6 +131,13 @@ export class Icmpv4Module implements StackModule {
       default:
         return stats.drop('icmpv4', 'unhandled_type');
     }
+  }
+
+  /** RFC 1191 next-hop MTU, raised to the RFC 791 minimum of 68 (H17c, RFC 5927 §7); 0 means "not given". */
+  private nextHopMtu(mtu: number): number {
+    if (mtu === 0 || mtu >= IPV4_MIN_MTU) return mtu;
+    this.ctx.stats.count('icmpv4', 'mtu_clamped');
+    return IPV4_MIN_MTU;
   }
 
   /**

@@ -26,3 +26,6 @@ export * from './slaac.js';
 export * from './mld.js';
 export * from "./udp.js";
 export * from "./ports.js";
+export * from './igmp.js';
+export * from './ipv4-ll.js';
+export * from './ipv4-forward.js';

@@ -23,7 +23,7 @@ import type { ArpModule } from './arp.js';
 import { ipv4SubnetBroadcast } from './cidr.js';
 import type { NetInterface } from './interface.js';
 import type { LinkRxInfo, StackModule } from './module.js';
-import type { StackContext } from './stack.js';
+import type { StackContext, TxBuffer } from './stack.js';
 
 /** What a protocol handler learns about a delivered datagram besides its bytes. */
 export interface Ipv4RxInfo {
@@ -49,6 +49,12 @@ export type Ipv4FragmentHook = (
   now: Instant,
   deliver: (datagram: Uint8Array) => void,
 ) => void;
+
+/**
+ * Gets every checked datagram that is not for this host when forwarding is on. `p` views the
+ * received frame, lent for the duration of the call only.
+ */
+export type Ipv4ForwardHook = (p: Ipv4Packet, iface: NetInterface, link: LinkRxInfo, now: Instant) => void;
 
 export interface Ipv4SendParams {
   readonly dst: Ipv4Address;
@@ -95,6 +101,7 @@ export class Ipv4Module implements StackModule {
   private ctx!: StackContext;
   private readonly handlers = new Map<number, Ipv4ProtocolHandler>();
   private fragmentHook: Ipv4FragmentHook | undefined;
+  private forwardHook: Ipv4ForwardHook | undefined;
   private nextIdent = 0;
   /** Datagrams we sent to our own addresses, delivered on the next poll (never recursively). */
   private readonly loopback: Array<{ iface: NetInterface; datagram: Uint8Array }> = [];
@@ -122,6 +129,11 @@ export class Ipv4Module implements StackModule {
 
   setFragmentHook(hook: Ipv4FragmentHook): void {
     this.fragmentHook = hook;
+  }
+
+  /** Installs the router's forwarding path; used only when options.forwarding is set. */
+  setForwardHook(hook: Ipv4ForwardHook): void {
+    this.forwardHook = hook;
   }
 
   private arp(): ArpModule | undefined {
@@ -160,9 +172,12 @@ export class Ipv4Module implements StackModule {
     const bcast = this.isBroadcastOn(iface, dst);
     const mcast = isIpv4Multicast(dst);
     if (!bcast && !mcast && !this.isLocal(dst)) {
-      // Not ours: forwarding is a router's job (not enabled here).
+      // Not ours: a router hands it to the forwarding hook (the 'ipv4-forward' module); a host drops it.
+      if (this.options.forwarding && this.forwardHook) return this.forwardHook(p, iface, link, now);
       return stats.drop('ipv4', this.options.forwarding ? 'forwarding_unimplemented' : 'not_for_us');
     }
+    // Multicast is accepted only for groups joined on this interface, and 224.0.0.1 (RFC 1112 §6.2).
+    if (mcast && !this.isMember(iface, dst)) return stats.drop('ipv4', 'not_member');
     if (src === 0 && p.protocol !== 17) return stats.drop('ipv4', 'martian_source');
     if (src === dst && !isIpv4Loopback(src) && !link.linkMulticast && iface.medium === 'ethernet') {
       // A packet "from ourselves" arriving from the wire is spoofed (Land attack, H15).
@@ -305,6 +320,51 @@ export class Ipv4Module implements StackModule {
       return this.ctx.freeTx(tx);
     }
     arp.output(iface, nextHop, tx, len, now);
+  }
+
+  /**
+   * Like send() for a datagram that carries IP options (IGMP's Router Alert, RFC 2113). Never looped
+   * back or fragmented: EMSGSIZE when it does not fit the interface MTU.
+   */
+  sendWithOptions(params: Ipv4SendParams, options: Uint8Array, payloadLen: number, fill: Ipv4Fill, now: Instant): Ipv4SendError | undefined {
+    const route = this.route(params.dst, params.src, params.iface);
+    if (typeof route === 'string') {
+      this.ctx.stats.drop('ipv4', 'no_route');
+      return route;
+    }
+    if (this.isLocal(params.dst)) return 'EHOSTUNREACH';
+    const { iface, nextHop, src } = route;
+    const repr: Ipv4Repr = {
+      src,
+      dst: params.dst,
+      protocol: params.protocol,
+      ttl: params.ttl ?? (isIpv4Multicast(params.dst) ? 1 : this.options.defaultTtl),
+      dscp: params.dscp ?? 0,
+      ecn: params.ecn ?? 0,
+      ident: this.allocIdent(),
+      dontFrag: params.dontFrag ?? false,
+      moreFrags: false,
+      fragOffset: 0,
+      payloadLen,
+      options,
+    };
+    const hlen = Ipv4Repr.headerLen(repr);
+    if (hlen > 60 || hlen + payloadLen > iface.mtu) return 'EMSGSIZE';
+    const tx = this.ctx.allocTx(hlen + payloadLen);
+    if (!tx) return 'ENOBUFS';
+    fill(tx.buf, tx.l3Offset + hlen, src, params.dst);
+    Ipv4Repr.emit(repr, tx.buf, tx.l3Offset, this.ctx.checksum);
+    this.ctx.stats.count('ipv4', 'tx');
+    this.transmit(iface, nextHop, this.linkDestination(params.dst, route.broadcast), tx, hlen + payloadLen, now);
+    return undefined;
+  }
+
+  /**
+   * Sends a complete datagram already built in `tx` (l3Len bytes, header included) to `nextHop` on
+   * `iface`: the forwarding path. `dst` selects broadcast/multicast link addresses. Takes ownership of tx.
+   */
+  transmitDatagram(iface: NetInterface, nextHop: Ipv4Address, dst: Ipv4Address, tx: TxBuffer, l3Len: number, now: Instant): void {
+    this.transmit(iface, nextHop, this.linkDestination(dst, this.isBroadcastOn(iface, dst)), tx, l3Len, now);
   }
 
   private allocIdent(): number {

@@ -3,6 +3,7 @@
 // is not picked is never imported, so it is not in the bundle.
 
 import type { Instant } from '../time/instant.js';
+import type { Ipv4Cidr } from './cidr.js';
 import type { NetInterface } from './interface.js';
 import type { StackContext } from './stack.js';
 
@@ -19,6 +20,10 @@ export interface StackModule {
   interfaceAdded?(iface: NetInterface, now: Instant): void;
   /** An interface went up or down. */
   linkChanged?(iface: NetInterface, up: boolean, now: Instant): void;
+  /** An IPv4 address was assigned to an interface after it was added (Stack.addIpv4Address). */
+  ipv4AddressAdded?(iface: NetInterface, cidr: Ipv4Cidr, now: Instant): void;
+  /** An IPv4 address was taken off an interface (Stack.removeIpv4Address). */
+  ipv4AddressRemoved?(iface: NetInterface, cidr: Ipv4Cidr, now: Instant): void;
   /** The stack is closing: release pooled buffers the module holds (queued packets). */
   close?(): void;
 }

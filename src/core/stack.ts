@@ -10,13 +10,13 @@ import type { LinkDevice, RxMeta } from '../ports/link.js';
 import type { RandomSource } from '../ports/random.js';
 import type { TraceSink } from '../ports/trace.js';
 import { Instant } from '../time/instant.js';
-import { MAC_BROADCAST, type MacAddress, isMacMulticast } from '../wire/address.js';
+import { MAC_BROADCAST, type Ipv4Address, type MacAddress, isMacMulticast } from '../wire/address.js';
 import { writeU16 } from '../wire/bytes.js';
 import { EthernetFrame } from '../wire/ethernet.js';
 import { EtherType } from '../wire/ethertype.js';
 import { isWireError } from '../wire/error.js';
 import { writeMac } from '../wire/address.js';
-import { parseCidr } from './cidr.js';
+import { type Ipv4Cidr, ipv4Network, parseCidr } from './cidr.js';
 import { NetInterface, type InterfaceConfig } from './interface.js';
 import type { EthertypeHandler, LinkRxInfo, StackModule } from './module.js';
 import { Ipv4RoutingTable, Ipv6RoutingTable } from './route.js';
@@ -73,6 +73,10 @@ export interface StackContext {
    * of tx in every case. `dstMac` is ignored on IP-medium links.
    */
   sendL3(iface: NetInterface, tx: TxBuffer, l3Len: number, dstMac: MacAddress, ethertype: number): void;
+  /** Assigns an IPv4 address (and its connected route) and tells every module; false when present. */
+  addIpv4Address(iface: NetInterface, cidr: Ipv4Cidr, now: Instant): boolean;
+  /** Takes an IPv4 address off `iface` (and its connected route when no other address needs it). */
+  removeIpv4Address(iface: NetInterface, address: Ipv4Address, now: Instant): boolean;
 }
 
 export class Stack implements StackContext {
@@ -148,6 +152,33 @@ export class Stack implements StackContext {
     this.readable.add(iface);
     for (const m of this.modules) m.interfaceAdded?.(iface, now);
     return iface;
+  }
+
+  /**
+   * Assigns an IPv4 address after the interface was added (DHCP, link-local, RFC 5227 probing): adds
+   * the connected route and calls every module's ipv4AddressAdded (ARP announces it). False when the
+   * interface has the address already.
+   */
+  addIpv4Address(iface: NetInterface, cidr: Ipv4Cidr, now: Instant = this.now): boolean {
+    if (iface.hasIpv4(cidr.address)) return false;
+    const c: Ipv4Cidr = { family: 4, address: cidr.address >>> 0, prefixLen: cidr.prefixLen };
+    iface.ipv4.push(c);
+    this.routes4.add({ network: c.address, prefixLen: c.prefixLen, ifIndex: iface.index, metric: 0, origin: 'connected' });
+    for (const m of this.modules) m.ipv4AddressAdded?.(iface, c, now);
+    return true;
+  }
+
+  /** Takes an IPv4 address off `iface`; its connected route goes unless another address is in that subnet. */
+  removeIpv4Address(iface: NetInterface, address: Ipv4Address, now: Instant = this.now): boolean {
+    const i = iface.ipv4.findIndex((c) => c.address === address);
+    if (i < 0) return false;
+    const c = iface.ipv4.splice(i, 1)[0]!;
+    const net = ipv4Network(c.address, c.prefixLen);
+    if (!iface.ipv4.some((o) => o.prefixLen === c.prefixLen && ipv4Network(o.address, o.prefixLen) === net)) {
+      this.routes4.remove({ network: net, prefixLen: c.prefixLen, ifIndex: iface.index, origin: 'connected' });
+    }
+    for (const m of this.modules) m.ipv4AddressRemoved?.(iface, c, now);
+    return true;
   }
 
   /** A locally administered unicast MAC (02:xx:xx:xx:xx:xx) from the stack's random source. */

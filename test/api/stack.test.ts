@@ -42,7 +42,7 @@ describe('createStack: options', () => {
     expect(() => createStack({ seed: 1, random: {} as never })).toThrow(/cannot be combined/);
     const runtime = new Runtime();
     const s = createStack({ interfaces: [{ link: pair.a, addresses: ['198.51.100.1/24'], gateway: '198.51.100.254' }], runtime, seed: 3 });
-    expect(s.options.protocols).toEqual(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'udp']);
+    expect(s.options.protocols).toEqual(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'igmp', 'udp']);
     expect(s.options.loopback).toBe(true);
     expect(s.interfaces.map((i) => i.name)).toEqual(['eth0', 'lo']);
     expect(s.core.routes4.lookup(0x08080808)?.gateway).toBe(0xc63364fe);
@@ -54,7 +54,7 @@ describe('createStack: options', () => {
   it('an IPv6 address brings in the IPv6 protocol set', () => {
     const runtime = new Runtime();
     const s = createStack({ interfaces: [{ link: createMemoryPair().a, addresses: ['2001:db8::1/64'] }], runtime, seed: 1 });
-    expect(s.options.protocols).toEqual(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld', 'udp']);
+    expect(s.options.protocols).toEqual(['arp', 'ipv4', 'ipv4-reassembly', 'icmpv4', 'igmp', 'ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld', 'udp']);
     s.close();
     runtime.close();
   });
