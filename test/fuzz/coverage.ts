@@ -101,26 +101,37 @@ interface Block {
 }
 
 /**
- * Turns V8's reports into per-block hit counts. V8 post-processes block coverage: a nested range whose
- * count equals its parent's is merged away, so a branch taken exactly as often as its function was
- * called is not reported at all; only the branches not taken show up (with count 0). Reading reported
- * ranges as features would therefore miss "this branch now runs". Instead every range ever reported
- * is remembered as a block of its function, and each snapshot gives every known block the count of
- * the innermost reported range containing it.
+ * Turns V8's reports into per-block hit counts. Two V8 behaviours shape this (checked on V8 11.3):
+ *  - Post-processing merges a nested range whose count equals its parent's, so a branch taken exactly
+ *    as often as its function was called is not reported; only branches not taken show up (count 0).
+ *    Reading reported ranges as features would miss "this branch now runs". Instead every range ever
+ *    reported is remembered as a block of its function, and each snapshot gives every known block the
+ *    count of the innermost reported range containing it.
+ *  - A function's own range carries its invocation count, which TurboFan-optimised code does not
+ *    increment (after warm-up, hot getters are reported with count 0 or not at all), while block
+ *    counters keep counting. So the function range is never a feature and never means "did not run";
+ *    with the parent's count wrong, V8 reports the executed blocks explicitly instead of merging them,
+ *    and the reconstruction above yields the same counts cold or hot.
  */
 export class CoverageDecoder {
-  // url → function (start * OFFSET_LIMIT + end) → blocks learned so far.
+  // url → function (start * OFFSET_LIMIT + end) → blocks learned so far (the function range excluded).
   private readonly blocks = new Map<string, Map<number, { list: Block[]; keys: Set<number> }>>();
 
-  decode(cov: readonly ScriptCoverage[]): Features {
+  /**
+   * Features of one snapshot. For a snapshot summed over a batch of `batch` inputs: counts are
+   * averaged (rounded up), so the features do not shift whenever the batch size changes, and its
+   * ranges are used but not remembered: merge patterns of a sum are ones no single input has, and
+   * remembering them would give later inputs features their replay (after a restart) cannot reproduce.
+   */
+  decode(cov: readonly ScriptCoverage[], batch = 1): Features {
+    const learn = batch === 1;
     const out: Features = new Map();
     for (const script of cov) {
       let perFn = this.blocks.get(script.url);
       const keys: number[] = [];
       for (const fn of script.functions) {
         const ranges = fn.ranges;
-        // A function not called since the last snapshot has count 0 on its outer range: nothing ran.
-        if (ranges.length === 0 || ranges[0]!.count === 0) continue;
+        if (!ranges.some((r) => r.count > 0)) continue;
         const outer = ranges[0]!;
         if (!perFn) {
           perFn = new Map();
@@ -132,14 +143,20 @@ export class CoverageDecoder {
           known = { list: [], keys: new Set() };
           perFn.set(fnKey, known);
         }
-        for (const r of ranges) {
+        let blocks = known.list;
+        for (let i = 1; i < ranges.length; i++) {
+          const r = ranges[i]!;
           const k = featureKey(r.startOffset, r.endOffset, 0);
-          if (!known.keys.has(k)) {
+          if (known.keys.has(k)) continue;
+          if (learn) {
             known.list.push({ start: r.startOffset, end: r.endOffset });
             known.keys.add(k);
+          } else {
+            if (blocks === known.list) blocks = [...known.list];
+            blocks.push({ start: r.startOffset, end: r.endOffset });
           }
         }
-        for (const b of known.list) {
+        for (const b of blocks) {
           // Innermost reported range containing the block; the function's own range always does.
           let count = outer.count;
           let width = Infinity;
@@ -149,13 +166,23 @@ export class CoverageDecoder {
               count = r.count;
             }
           }
-          if (count > 0) keys.push(featureKey(b.start, b.end, countBucket(count)));
+          if (count > 0) keys.push(featureKey(b.start, b.end, countBucket(Math.ceil(count / batch))));
         }
       }
       if (keys.length > 0) out.set(script.url, keys);
     }
     return out;
   }
+}
+
+/**
+ * The blocks of `features` with their count buckets dropped: which blocks ran, not how often. (Counts
+ * are useless for a run cut short by a time limit: V8 then reports its loop blocks with count 1.)
+ */
+export function blocksOf(features: Features): Features {
+  const out: Features = new Map();
+  for (const [url, keys] of features) out.set(url, [...new Set(keys.map((k) => k - (k % 32)))]);
+  return out;
 }
 
 /** The set of features seen so far, per script URL (URLs survive worker restarts; scriptIds do not). */
@@ -169,6 +196,16 @@ export class FeatureMap {
 
   get size(): number {
     return this.total;
+  }
+
+  /** How many of `features` are not in the map (nothing is added). */
+  novel(features: Features): number {
+    let fresh = 0;
+    for (const [url, keys] of features) {
+      const seen = this.perScript.get(url);
+      for (const key of keys) if (!seen?.has(key)) fresh++;
+    }
+    return fresh;
   }
 
   /** How many of `features` are new; they are added too. */

@@ -1,7 +1,9 @@
 // Coverage-guided fuzz engine, main-thread side. The target runs in a worker (see worker.ts); this side
 // owns the time budget, the corpus across worker restarts, the findings on disk, and a watchdog that
-// terminates the worker when its exec counter stalls inside the target (a hang). Crashes are reported
-// by the worker; a worker that dies inside the target (out of memory) counts as a crash too.
+// terminates the worker when its exec counter stalls inside the target. The worker catches ordinary
+// hangs itself; the watchdog is for a worker that cannot (or runs with inWorkerTimeout: false).
+// Crashes are reported by the worker; a worker that dies inside the target (out of memory) counts as
+// a crash too.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FuzzTarget } from './harness.js';
-import { Slot, allocShared, readSharedInput } from './shared.js';
+import { Slot, allocShared, readSharedInput, watchdogMs } from './shared.js';
 import type { FuzzMode, FuzzWorkerData, ReplayWorkerData, SharedViews, Verdict, WorkerData, WorkerMessage } from './shared.js';
 
 export const DEFAULT_TARGETS_MODULE = new URL('./targets.ts', import.meta.url).href;
@@ -39,19 +41,22 @@ export interface FuzzOptions {
   readonly targetsModule?: string | URL;
   /** Wall-clock budget including worker start-up (default 10). */
   readonly seconds?: number;
-  /** Stop after this many executions (default: only the time budget applies). */
+  /** Stop after this many executions, plus at most one batch's re-runs (default: time budget only). */
   readonly maxExecs?: number;
   readonly seed?: string | number;
   /** 'random' mutates the starting corpus blindly, without coverage feedback (a baseline). */
   readonly mode?: FuzzMode;
   /** Inputs per coverage snapshot; 1 = one snapshot per input; 0 (default) adapts it (schedule.ts). */
   readonly batchSize?: number;
-  /** An execution inside the target longer than this is a hang (default 1000 ms). */
+  /**
+   * An execution inside the target longer than this is a hang (default 1000 ms). The worker suspects
+   * hangs sooner, with a limit calibrated from the corpus, and confirms against this one.
+   */
   readonly hangTimeoutMs?: number;
   /**
    * The worker interrupts an overrunning execution itself and keeps fuzzing (default true); the
-   * main-thread watchdog then terminates a worker only after twice the limit. When false, the
-   * watchdog alone enforces the limit and every hang costs a worker restart.
+   * main-thread watchdog then terminates a worker only when that fails (see watchdogMs). When false,
+   * the watchdog alone enforces the limit and every hang costs a worker restart.
    */
   readonly inWorkerTimeout?: boolean;
   /** Corpus root: loaded from and new entries saved to `<dir>/<target>/`. Not persisted when absent. */
@@ -78,6 +83,8 @@ export interface FuzzProgress {
   readonly features: number;
   readonly crashes: number;
   readonly hangs: number;
+  /** Hangs that ran the same blocks as one already reported (guided mode; not reported again). */
+  readonly repeatHangs: number;
   readonly restarts: number;
 }
 
@@ -134,7 +141,8 @@ type WorkerEnd =
 interface WorkerRun {
   readonly data: WorkerData;
   readonly shared: SharedViews;
-  readonly hangTimeoutMs: number;
+  /** Terminate the worker when its exec counter stalls this long inside the target. */
+  readonly stallMs: number;
   readonly maxOldGenerationSizeMb: number;
   readonly onMessage: (m: WorkerMessage) => void;
   readonly onExecs: (delta: number) => void;
@@ -182,11 +190,11 @@ function runWorker(r: WorkerRun): Promise<WorkerEnd> {
       input: readSharedInput(r.shared),
       index: Atomics.load(slots, Slot.INDEX),
     });
-    const tick = Math.max(5, Math.min(100, Math.floor(r.hangTimeoutMs / 5)));
+    const tick = Math.max(5, Math.min(100, Math.floor(r.stallMs / 5)));
     const timer = setInterval(() => {
       const now = performance.now();
       sample(now);
-      if (Atomics.load(slots, Slot.IN_TARGET) === 1 && now - lastChange >= r.hangTimeoutMs) {
+      if (Atomics.load(slots, Slot.IN_TARGET) === 1 && now - lastChange >= r.stallMs) {
         finish(() => ({ kind: 'hang', ...where() }));
       } else if (!ready && now - started > STARTUP_TIMEOUT_MS) {
         finish(() => ({ kind: 'died', error: new Error('fuzz worker did not start'), inTarget: false, ...where() }));
@@ -243,7 +251,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const hangTimeoutMs = opts.hangTimeoutMs ?? 1000;
   if (!(hangTimeoutMs >= 1)) throw new RangeError(`hangTimeoutMs must be at least 1, got ${hangTimeoutMs}`);
   const softTimeout = opts.inWorkerTimeout ?? true;
-  const watchdogMs = softTimeout ? 2 * hangTimeoutMs : hangTimeoutMs;
+  const watchdog = watchdogMs(hangTimeoutMs, softTimeout);
   const maxFindings = opts.maxFindings ?? 100;
   const findingsRoot = opts.findingsDir === undefined ? DEFAULT_FINDINGS_DIR : opts.findingsDir;
   const corpusDir = opts.corpusDir ? join(opts.corpusDir, target.name) : null;
@@ -292,6 +300,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       features,
       crashes,
       hangs,
+      repeatHangs: Atomics.load(shared.slots, Slot.REPEAT_HANGS),
       restarts,
     };
   };
@@ -388,7 +397,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       const end = await runWorker({
         data,
         shared,
-        hangTimeoutMs: watchdogMs,
+        stallMs: watchdog,
         maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb ?? 512,
         onMessage,
         onExecs: (d) => (execs += d),
@@ -398,7 +407,7 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzResult> {
       restarts++;
       if (end.kind === 'hang') {
         engineFailures = 0;
-        recordHang(end.input, `no progress for ${watchdogMs} ms inside the target (worker terminated)`, execs);
+        recordHang(end.input, `no progress for ${watchdog} ms inside the target (worker terminated)`, execs);
         // A starting input that hangs would hang every restarted worker.
         const key = sha1Hex(end.input);
         const at = corpus.findIndex((c) => sha1Hex(c) === key);
@@ -461,7 +470,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayOutcome[]> {
     const end = await runWorker({
       data,
       shared,
-      hangTimeoutMs,
+      stallMs: hangTimeoutMs,
       maxOldGenerationSizeMb: 512,
       onExecs: () => {},
       onMessage: (m) => {
@@ -482,6 +491,6 @@ export function formatProgress(p: FuzzProgress): string {
   const s = (p.elapsedMs / 1000).toFixed(1).padStart(6);
   return (
     `[${p.target}] ${s}s execs ${p.execs} (${Math.round(p.execsPerSec)}/s) corpus ${p.corpus} ` +
-    `features ${p.features} crashes ${p.crashes} hangs ${p.hangs} restarts ${p.restarts}`
+    `features ${p.features} crashes ${p.crashes} hangs ${p.hangs} (+${p.repeatHangs} repeats) restarts ${p.restarts}`
   );
 }

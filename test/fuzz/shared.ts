@@ -20,9 +20,26 @@ export const Slot = {
   BATCHES: 6,
   /** ... and how many of them were re-run one input at a time to attribute new coverage. */
   RERUNS: 7,
+  /** Hangs that ran the same blocks as a hang already reported (not reported again). */
+  REPEAT_HANGS: 8,
 } as const;
 
-export const HEADER_SLOTS = 8;
+export const HEADER_SLOTS = 12;
+
+/**
+ * The worker runs batches in chunks of CHUNK_MS under one vm time limit of 2 * CHUNK_MS + hangMs, so
+ * any execution gets at least hangMs (a vm limit costs a watchdog thread per call, too much per input).
+ */
+export const CHUNK_MS = 50;
+
+/**
+ * How long the main thread lets the exec counter stall inside the target before terminating the
+ * worker: just the per-exec limit when it alone enforces it, otherwise longer than the worker's own
+ * chunk limit, so the cheap in-worker interrupt always wins unless the worker is truly stuck.
+ */
+export function watchdogMs(hangMs: number, inWorker: boolean): number {
+  return inWorker ? 2 * CHUNK_MS + 2 * hangMs + 250 : hangMs;
+}
 export const HEADER_BYTES = HEADER_SLOTS * 4;
 
 export interface SharedViews {

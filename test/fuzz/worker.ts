@@ -1,7 +1,9 @@
 // Fuzz worker: runs the target in a tight synchronous loop so the main thread stays free to watch it.
 // Before each execution the input goes into shared memory and the exec counter is bumped, so when the
 // main thread's watchdog sees the counter stall it can terminate us and still know the stuck input.
-// Exceptions from the target are crashes, reported by message and never fatal to the loop.
+// Normally it never has to: batches run under a vm time limit, so the worker interrupts a hanging
+// input itself and carries on (see TimeLimit and `interrupted`). Exceptions from the target are
+// crashes, reported by message and never fatal to the loop.
 //
 // Only node:* and test/fuzz modules are imported statically: coverage starts before any project
 // source is loaded, and the engine's own project dependencies (the seeded RNG) are excluded from the
@@ -9,11 +11,11 @@
 
 import { Script } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CoverageDecoder, CoverageSession, FeatureMap } from './coverage.js';
+import { CoverageDecoder, CoverageSession, FeatureMap, blocksOf } from './coverage.js';
 import type { ScriptCoverage } from './coverage.js';
 import { Mutator } from './mutate.js';
 import { BatchSizer, CorpusScheduler } from './schedule.js';
-import { Slot, sharedViews } from './shared.js';
+import { CHUNK_MS, Slot, sharedViews } from './shared.js';
 import type { FuzzWorkerData, ReplayWorkerData, SharedViews, Verdict, WorkerData, WorkerMessage } from './shared.js';
 import type { FuzzTarget } from './harness.js';
 import type { RandomSource } from '../../src/ports/random.js';
@@ -89,9 +91,10 @@ class TimeLimit {
 
 // Without coverage there is nothing to snapshot between inputs.
 const RANDOM_MODE_BATCH = 128;
-// A vm time limit costs a watchdog thread per call (0.1-1 ms), so batches run in chunks of this many
-// milliseconds under one limit of 2 * CHUNK_MS + hangTimeoutMs.
-const CHUNK_MS = 50;
+// Hang detection limit: this many times the slowest starting input, at least MIN_DETECT_MS (thread
+// stalls on a loaded machine reach a few ms) and at most the configured hang limit.
+const DETECT_FACTOR = 20;
+const MIN_DETECT_MS = 20;
 
 async function fuzz(d: FuzzWorkerData): Promise<void> {
   const v = sharedViews(d.sab);
@@ -122,12 +125,12 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
   const hangMs = d.hangTimeoutMs;
   let execs = d.execsBefore;
   let current: Uint8Array = new Uint8Array(0);
-  let execStart = 0;
+  // Corpus index the running input was mutated from (-1: a replayed or re-run input).
+  let currentParent = -1;
 
   const exec = (input: Uint8Array): boolean => {
     publish(v, input);
     current = input;
-    execStart = performance.now();
     execs++;
     try {
       target.run(input);
@@ -143,20 +146,39 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
       Atomics.store(v.slots, Slot.IN_TARGET, 0);
     }
   };
-  /**
-   * After the time limit interrupted a chunk: the input then running is a hang if it alone used
-   * (nearly) the whole per-exec limit, or if it still overruns when run alone.
-   */
+  // Hangs are caught in two stages, as AFL does: a short detection limit calibrated from the
+  // corpus (cheap to hit again and again) and the full hangMs to confirm before reporting. A hang
+  // whose stuck input ran no block that reported hangs did not also run is taken for the same bug
+  // again (AFL's "unique hangs"); it costs two detection limits and is counted, not reported.
+  let detectMs = hangMs;
+  const hangBlocks = new FeatureMap();
   const interrupted = (): void => {
     Atomics.store(v.slots, Slot.IN_TARGET, 0);
     const stuck = current;
-    let hang = performance.now() - execStart >= 0.9 * hangMs;
-    if (!hang) {
-      hang = !limit.run(() => void exec(stuck), hangMs);
-      Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    const parent = currentParent;
+    currentParent = -1;
+    cov?.reset(); // counts of an interrupted chunk are partial
+    // Alone and within the detection limit again: a slow input or a stall of the thread, not a hang.
+    if (limit.run(() => void exec(stuck), detectMs)) {
+      detectMs = Math.min(hangMs, 2 * detectMs);
+      cov?.reset();
+      return;
     }
-    if (hang) post({ type: 'hang', input: stuck.slice(), execs });
-    cov?.reset(); // counts of an interrupted run are partial
+    Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    if (parent >= 0) corpus.penalize(parent);
+    const blocks = cov ? blocksOf(decoder.decode(cov.take())) : null;
+    if (blocks && hangBlocks.novel(blocks) === 0) {
+      Atomics.add(v.slots, Slot.REPEAT_HANGS, 1);
+      return;
+    }
+    if (detectMs < hangMs && limit.run(() => void exec(stuck), hangMs)) {
+      cov?.reset(); // finished within the real limit: slow, not a hang
+      return;
+    }
+    Atomics.store(v.slots, Slot.IN_TARGET, 0);
+    cov?.reset();
+    if (blocks) hangBlocks.merge(blocks);
+    post({ type: 'hang', input: stuck.slice(), execs });
   };
   /** Adds `input` to the corpus if its snapshot `c` has new features; true if it did. */
   const consider = (input: Uint8Array, c: ScriptCoverage[]): boolean => {
@@ -168,7 +190,10 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
     return true;
   };
 
-  // Every starting input is kept unless it crashes or hangs: they are seeds or earlier finds.
+  // Every starting input is kept unless it crashes or hangs: they are seeds or earlier finds. Guided
+  // mode runs them twice: the decoder learns block ranges only as V8 reports them, so the first pass
+  // teaches it every block these inputs can reveal and the second pass scores them all alike.
+  const starting: Uint8Array[] = [];
   cov?.reset();
   for (const raw of d.corpus) {
     const input = raw.length > target.maxLen ? raw.subarray(0, target.maxLen) : raw;
@@ -177,7 +202,14 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
       interrupted();
       continue;
     }
-    if (!ok) continue;
+    if (cov) decoder.decode(cov.take());
+    if (ok) starting.push(input);
+  }
+  let slowest = 0;
+  for (const input of starting) {
+    const t0 = performance.now();
+    exec(input);
+    slowest = Math.max(slowest, performance.now() - t0);
     if (!cov) {
       corpus.add(input);
       continue;
@@ -186,47 +218,64 @@ async function fuzz(d: FuzzWorkerData): Promise<void> {
     features.merge(f);
     corpus.add(input, f);
   }
+  detectMs = Math.min(hangMs, Math.max(MIN_DETECT_MS, Math.ceil(DETECT_FACTOR * slowest)));
   if (corpus.size === 0) corpus.add(new Uint8Array(0));
   Atomics.store(v.slots, Slot.FEATURES, features.size);
   post({ type: 'ready', features: features.size });
 
-  const pick = (): Uint8Array => corpus.pick();
   const other = (): Uint8Array => corpus.other();
   const sizer = new BatchSizer(cov ? d.batchSize : RANDOM_MODE_BATCH);
   const batch: Uint8Array[] = [];
-  /** One batch: mutate and run, then (guided) snapshot coverage and keep inputs with new features. */
-  const iterate = (): void => {
+  let rerunPending = false;
+  /**
+   * One batch: mutate and run, then (guided) snapshot coverage and keep inputs with new features.
+   * True when the batch must be re-run one input at a time (done outside the time limit, see below).
+   */
+  const iterate = (): boolean => {
     batch.length = 0;
     const size = sizer.size;
     for (let i = 0; i < size && execs < d.maxExecs; i++) {
-      const input = mutator.mutate(pick(), other);
-      if (exec(input)) batch.push(input);
+      const parent = corpus.pick();
+      const input = mutator.mutate(corpus.get(parent), other);
+      currentParent = parent;
+      const ok = exec(input);
+      currentParent = -1;
+      if (ok) batch.push(input);
     }
-    if (!cov) return;
+    if (!cov) return false;
     const summed = cov.take();
     Atomics.add(v.slots, Slot.BATCHES, 1);
     if (size === 1) {
       sizer.record(1, batch.length === 1 && consider(batch[0]!, summed));
-      return;
+      return false;
     }
     // Counts are summed over the batch; only a re-run attributes a new feature to one input.
-    const rerun = batchSeen.merge(decoder.decode(summed)) > 0;
+    const rerun = batchSeen.merge(decoder.decode(summed, size)) > 0;
     sizer.record(size, rerun);
-    if (!rerun) return;
-    Atomics.add(v.slots, Slot.RERUNS, 1);
-    for (const input of batch) {
-      if (exec(input)) consider(input, cov.take());
-    }
+    return rerun;
   };
   const running = (): boolean => execs < d.maxExecs && Atomics.load(v.slots, Slot.STOP) === 0;
   const chunk = (): void => {
     const until = performance.now() + CHUNK_MS;
-    do iterate();
-    while (running() && performance.now() < until);
+    do rerunPending = iterate();
+    while (!rerunPending && running() && performance.now() < until);
   };
   while (running()) {
-    // An exec that starts inside a chunk has at least hangMs before the limit fires.
-    if (!limit.run(chunk, 2 * CHUNK_MS + hangMs)) interrupted();
+    // An exec that starts inside a chunk has at least detectMs before the limit fires. A chunk
+    // holds no re-runs (one snapshot per input: up to a batch's worth of milliseconds), so it never
+    // outgrows the limit on its own and an interruption means an input is slow.
+    if (!limit.run(chunk, 2 * CHUNK_MS + detectMs)) {
+      interrupted();
+      continue;
+    }
+    if (!rerunPending || !cov) continue;
+    // These inputs just ran within the limit; the main thread's watchdog covers the re-run.
+    Atomics.add(v.slots, Slot.RERUNS, 1);
+    for (const input of batch) {
+      const ok = exec(input);
+      const c = cov.take();
+      if (ok) consider(input, c);
+    }
   }
   cov?.stop();
   post({ type: 'done', features: features.size, execs });

@@ -76,21 +76,57 @@ export function parseToyOptions(b: Uint8Array): ToyOption[] | WireError {
   return out;
 }
 
-const toyOptions: FuzzTarget = {
-  name: 'toy-options',
-  maxLen: 40, // the TCP options area
-  coverage: ['/test/fuzz/planted/'],
-  dictionary: COMMON_TOKENS,
-  seeds: [
-    // SYN options: MSS 1460, SACK permitted, timestamps, NOP, window scale 7.
-    Uint8Array.from([2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]),
-    Uint8Array.from([1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0]),
-  ],
-  parse: (data) => parseToyOptions(data),
-  run: (data) => {
-    parseToyOptions(data);
-  },
-};
+/**
+ * Whether parseToyOptions would hang on `b`: its walk reaches a zero-length Fast Open option. Walks the
+ * same layout but always advances, so it is safe to call on any input.
+ */
+export function reachesZeroLengthFastOpen(b: Uint8Array): boolean {
+  return parseToyOptionsBounded(b) === 'hang';
+}
+
+/** parseToyOptions' control flow without the bugs: 'hang', 'crash', or 'ok' (accepted or rejected). */
+export function parseToyOptionsBounded(b: Uint8Array): 'hang' | 'crash' | 'ok' {
+  let i = 0;
+  while (i < b.length) {
+    const kind = b[i]!;
+    if (kind === 0) return 'ok';
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= b.length) return 'ok';
+    const len = b[i + 1]!;
+    if (len > b.length - i) return 'ok';
+    if (kind === 34 && len === 0) return 'hang';
+    if (kind === 254 && len >= 4 && b[i + 2] === 0x4d && b[i + 3] === 0x5a) return 'crash';
+    // The real parser on this one option (safe now): a rejection ends the walk there too.
+    if (parseToyOptions(b.subarray(i, i + Math.max(len, 2))) instanceof WireError) return 'ok';
+    i += len;
+  }
+  return 'ok';
+}
+
+const SYN_OPTIONS = [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
+
+function toyTarget(name: string, seeds: readonly number[][]): FuzzTarget {
+  return {
+    name,
+    maxLen: 24, // short inputs keep positions few (the TCP options area allows 40)
+    coverage: ['/test/fuzz/planted/'],
+    dictionary: COMMON_TOKENS,
+    seeds: seeds.map((s) => Uint8Array.from(s)),
+    parse: (data) => parseToyOptions(data),
+    run: (data) => {
+      parseToyOptions(data);
+    },
+  };
+}
 
 /** Targets module for the engine self-test (same shape as test/fuzz/targets.ts). */
-export const fuzzTargets: readonly FuzzTarget[] = [toyOptions];
+export const fuzzTargets: readonly FuzzTarget[] = [
+  // SYN options (MSS 1460, SACK permitted, timestamps, NOP, window scale 7) and NOP NOP timestamps.
+  toyTarget('toy-options', [SYN_OPTIONS, [1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0]]),
+  // Starting corpora that already contain a bug, for the watchdog and crash-deduplication tests.
+  toyTarget('toy-hang-seed', [[1, 34, 0, 1], SYN_OPTIONS]),
+  toyTarget('toy-crash-seed', [[254, 4, 0x4d, 0x5a], SYN_OPTIONS]),
+];
