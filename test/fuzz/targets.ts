@@ -6,6 +6,7 @@ import { fromHex } from '../../src/wire/bytes.js';
 import { UDP_HEADER_LEN, UdpPacket, UdpRepr } from '../../src/wire/udp.js';
 import { COMMON_TOKENS, FuzzInvariantError, roundTripTarget } from './harness.js';
 import type { FuzzTarget } from './harness.js';
+import { wireTargets } from './targets-wire.js';
 
 const udp = roundTripTarget({
   name: 'udp',
@@ -38,7 +39,7 @@ const udp = roundTripTarget({
   },
 });
 
-export const fuzzTargets: readonly FuzzTarget[] = [udp];
+export const fuzzTargets: readonly FuzzTarget[] = [udp, ...wireTargets];
 
 export const targetNames: readonly string[] = fuzzTargets.map((t) => t.name);
 
