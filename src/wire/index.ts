@@ -24,3 +24,5 @@ export * from './tcp-options.js';
 export * from './capture.js';
 export * from './pcap.js';
 export * from './pcapng.js';
+export * from './decode.js';
+export * from './pretty.js';
