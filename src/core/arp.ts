@@ -7,7 +7,7 @@
 //  - broadcast/multicast/zero sender MACs and non-unicast sender IPs (0.0.0.0 probes, broadcasts,
 //    multicasts) are never cached;
 //  - the cache is capped (least recently used non-pending entry evicted), requests are rate limited
-//    per target (RFC 1122 §2.3.2.1), and at most `maxPending` packets wait per unresolved address.
+//    per target (RFC 1122 §2.3.2.1), and at most `maxPending` datagrams (fragments of one count once) and `maxPendingBytes` wait per unresolved address.
 // Address conflict detection (RFC 5227): every address assigned to an Ethernet interface is announced
 // with gratuitous ARP (§2.3); with `conflictDetection` on, configured addresses are probed with sender
 // IP 0 before use (§2.1) and defended afterwards (§2.4). The probe engine is public so IPv4 link-local
@@ -22,6 +22,7 @@ import { type Ipv4Cidr, ipv4Network, ipv4SubnetBroadcast } from './cidr.js';
 import type { NetInterface } from './interface.js';
 import type { LinkRxInfo, StackModule } from './module.js';
 import type { StackContext, TxBuffer } from './stack.js';
+import { DEFAULT_PENDING_BYTES, type PendingPacket, ipv4FragmentUnit, pendingAdmits } from './pending.js';
 
 /** RFC 5227 §1.1 (and RFC 3927 §9, same values) timing constants. */
 export interface AcdTimings {
@@ -59,8 +60,10 @@ export interface ArpOptions {
   readonly retransmitInterval: Duration;
   /** Requests sent before giving up on an address (its queued packets are dropped). */
   readonly maxRequests: number;
-  /** Packets queued per unresolved address. */
+  /** Datagrams queued per unresolved address (the fragments of one datagram count once). */
   readonly maxPending: number;
+  /** Bytes queued per unresolved address. */
+  readonly maxPendingBytes: number;
   /**
    * Gratuitous ARP announcements (RFC 5227 §2.3) when an address is assigned after the interface was
    * added (Stack.addIpv4Address, probing, link-local) and when the link comes back up.
@@ -79,6 +82,7 @@ export const DEFAULT_ARP_OPTIONS: ArpOptions = {
   retransmitInterval: Duration.seconds(1),
   maxRequests: 3,
   maxPending: 3,
+  maxPendingBytes: DEFAULT_PENDING_BYTES,
   announce: true,
   conflictDetection: false,
   acd: RFC5227_TIMINGS,
@@ -108,10 +112,6 @@ export type ConflictListener = (c: AddressConflict, now: Instant) => void;
 /** Called once when a probe ends: ok when nobody claimed the address. */
 export type ProbeDone = (ok: boolean, now: Instant) => void;
 
-interface PendingPacket {
-  readonly tx: TxBuffer;
-  readonly l3Len: number;
-}
 
 interface ArpEntry {
   readonly iface: NetInterface;
@@ -216,11 +216,12 @@ export class ArpModule implements StackModule {
       this.sendRequest(entry, now);
       return;
     }
-    if (entry.pending.length >= this.options.maxPending) {
+    const p: PendingPacket = { tx, len: l3Len, unit: ipv4FragmentUnit(tx) };
+    if (!pendingAdmits(entry.pending, p, this.options.maxPending, this.options.maxPendingBytes)) {
       this.ctx.stats.drop('arp', 'pending_queue_full');
       return this.ctx.freeTx(tx);
     }
-    entry.pending.push({ tx, l3Len });
+    entry.pending.push(p);
     if (entry.deadline <= now) this.sendRequest(entry, now);
   }
 
@@ -262,7 +263,7 @@ export class ArpModule implements StackModule {
     e.deadline = Instant.add(now, this.options.reachableTime);
     e.requestsSent = 0;
     const queued = e.pending.splice(0);
-    for (const p of queued) this.ctx.sendL3(e.iface, p.tx, p.l3Len, mac, EtherType.IPV4);
+    for (const p of queued) this.ctx.sendL3(e.iface, p.tx, p.len, mac, EtherType.IPV4);
   }
 
   private sendRequest(e: ArpEntry, now: Instant): void {

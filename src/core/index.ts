@@ -29,3 +29,5 @@ export * from "./ports.js";
 export * from './igmp.js';
 export * from './ipv4-ll.js';
 export * from './ipv4-forward.js';
+export * from './pending.js';
+export * from './tcp/module.js';

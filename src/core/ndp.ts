@@ -23,6 +23,7 @@ import type { NetInterface } from './interface.js';
 import type { StackModule } from './module.js';
 import { TokenBucket } from './rate-limit.js';
 import type { StackContext, TxBuffer } from './stack.js';
+import { DEFAULT_PENDING_BYTES, type PendingPacket, ipv6FragmentUnit, pendingAdmits, takeOldestUnit } from './pending.js';
 
 export type NudState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE';
 
@@ -31,8 +32,10 @@ export interface NdpOptions {
   readonly maxEntries: number;
   /** INCOMPLETE entries; beyond it new resolutions are refused (E7, RFC 6583 §7). */
   readonly maxIncomplete: number;
-  /** Packets queued per INCOMPLETE entry (the oldest is replaced, RFC 4861 §7.2.2). */
+  /** Datagrams queued per INCOMPLETE entry (the oldest is replaced, RFC 4861 §7.2.2); fragments of one count once. */
   readonly maxPending: number;
+  /** Bytes queued per INCOMPLETE entry. */
+  readonly maxPendingBytes: number;
   /** Multicast solicitations per second and burst (a rate-limited NS still counts as an attempt). */
   readonly nsRate: number;
   readonly nsBurst: number;
@@ -57,6 +60,7 @@ export const DEFAULT_NDP_OPTIONS: NdpOptions = {
   maxEntries: 512,
   maxIncomplete: 256,
   maxPending: 3,
+  maxPendingBytes: DEFAULT_PENDING_BYTES,
   nsRate: 100,
   nsBurst: 20,
   maxMulticastSolicit: 3,
@@ -92,7 +96,7 @@ interface Neighbor {
   /** Next timer for INCOMPLETE/REACHABLE/DELAY/PROBE; NEVER for STALE. */
   deadline: Instant;
   probes: number;
-  pending: Array<{ tx: TxBuffer; len: number }>;
+  pending: PendingPacket[];
 }
 
 export interface DefaultRouter {
@@ -332,11 +336,20 @@ export class NdpModule implements StackModule {
       e.deadline = now;
       this.solicit(e, now);
     }
-    if (e.pending.length >= this.options.maxPending) {
-      this.ctx.stats.drop('ndp', 'pending_queue_full');
-      this.ctx.freeTx(e.pending.shift()!.tx);
+    const p: PendingPacket = { tx, len, unit: ipv6FragmentUnit(tx) };
+    // Make room by dropping the oldest datagrams (all their fragments); a packet that cannot fit even
+    // in an empty queue is dropped itself.
+    while (e.pending.length > 0 && !pendingAdmits(e.pending, p, this.options.maxPending, this.options.maxPendingBytes)) {
+      for (const old of takeOldestUnit(e.pending)) {
+        this.ctx.stats.drop('ndp', 'pending_queue_full');
+        this.ctx.freeTx(old.tx);
+      }
     }
-    e.pending.push({ tx, len });
+    if (!pendingAdmits(e.pending, p, this.options.maxPending, this.options.maxPendingBytes)) {
+      this.ctx.stats.drop('ndp', 'pending_queue_full');
+      return this.ctx.freeTx(tx);
+    }
+    e.pending.push(p);
   }
 
   /** Learns a link address from NS/RS/RA/Redirect options (RFC 4861 §7.2.3, §6.3.4, §8.3). */
