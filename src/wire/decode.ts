@@ -15,7 +15,8 @@
 
 import type { ChecksumProvider } from '../ports/checksum.js';
 import { pseudoHeaderSumV4, pseudoHeaderSumV6 } from '../checksum/internet.js';
-import { formatIpv4, formatIpv6, formatMac, readIpv4, readIpv6, readMac } from './address.js';
+import { formatIpv4, formatIpv6, readIpv4, readIpv6 } from './address.js';
+import type { Ipv6Address, MacAddress } from './address.js';
 import { ArpOp, ArpPacket, ArpRepr } from './arp.js';
 import { readU16, readU32 } from './bytes.js';
 import { WireError } from './error.js';
@@ -28,7 +29,7 @@ import { IpProtocol } from './ip-protocol.js';
 import { Ipv4Packet, parseIpv4Options } from './ipv4.js';
 import { Ipv6Packet } from './ipv6.js';
 import type { Ipv6Chain } from './ipv6-ext.js';
-import { ParamProblemCode, walkIpv6Chain } from './ipv6-ext.js';
+import { Ipv6ParamProblem, ParamProblemCode, walkIpv6Chain } from './ipv6-ext.js';
 import { bsdFamilyToEtherType, LinkType, locateNetworkLayer, readBsdFamily } from './link-type.js';
 import { LinuxSll2Header, LinuxSllHeader } from './linux-sll.js';
 import { MldPacket, MldType } from './mld.js';
@@ -112,7 +113,7 @@ function decodeLink(ctx: Ctx, linkType: number): void {
       if (cut(ctx, f.headerLen, 'eth')) return;
       const vlans: VlanInfo[] = [];
       for (let i = 0; i < f.vlanCount; i++) vlans.push({ tpid: f.tpid(i), vid: f.vid(i), pcp: f.pcp(i), dei: f.dei(i) });
-      d.eth = { src: formatMac(f.src), dst: formatMac(f.dst), vlans, ethertype: f.ethertype, llc: f.isLlc, headerLength: f.headerLen };
+      d.eth = { src: hexColons(buf, 6, 6), dst: hexColons(buf, 0, 6), vlans, ethertype: f.ethertype, llc: f.isLlc, headerLength: f.headerLen };
       d.layers.push('eth');
       for (let i = 0; i < f.vlanCount; i++) d.layers.push('vlan');
       if (f.isLlc) {
@@ -236,9 +237,9 @@ function decodeArp(ctx: Ctx, off: number, avail: number): void {
     ptype: 0x0800,
     operation: r.operation,
     opName: ARP_OPS[r.operation] ?? String(r.operation),
-    senderMac: formatMac(r.senderMac),
+    senderMac: macText(r.senderMac),
     senderIp: formatIpv4(r.senderIp),
-    targetMac: formatMac(r.targetMac),
+    targetMac: macText(r.targetMac),
     targetIp: formatIpv4(r.targetIp),
   };
   d.layers.push(r.operation >= ArpOp.RARP_REQUEST ? 'rarp' : 'arp');
@@ -256,7 +257,7 @@ function decodeArpGeneric(ctx: Ctx, off: number, avail: number): void {
     return;
   }
   if (cut(ctx, off + need, 'arp')) return;
-  const hw = (at: number): string => (hlen === 6 ? formatMac(readMac(buf, at)) : hexColons(buf, at, hlen));
+  const hw = (at: number): string => hexColons(buf, at, hlen);
   const pr = (at: number): string => (plen === 4 ? formatIpv4(readIpv4(buf, at)) : hexColons(buf, at, plen));
   const op = readU16(buf, off + 6);
   d.arp = {
@@ -272,10 +273,20 @@ function decodeArpGeneric(ctx: Ctx, off: number, avail: number): void {
   d.layers.push(op === 3 || op === 4 ? 'rarp' : 'arp');
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** `n` bytes at `b[at]` as colon-separated lowercase hex (MAC text for n = 6). */
 function hexColons(b: Uint8Array, at: number, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += (i ? ':' : '') + b[at + i]!.toString(16).padStart(2, '0');
+  let s = n > 0 ? HEX[b[at]!]! : '';
+  for (let i = 1; i < n; i++) s += `:${HEX[b[at + i]!]}`;
   return s;
+}
+
+// address.ts's formatMac goes through a regex; frames are decoded by the million, so use the table.
+function macText(m: MacAddress): string {
+  const hi = Math.floor(m / 0x1_0000_0000);
+  const lo = m >>> 0;
+  return `${HEX[hi >>> 8]}:${HEX[hi & 0xff]}:${HEX[lo >>> 24]}:${HEX[(lo >>> 16) & 0xff]}:${HEX[(lo >>> 8) & 0xff]}:${HEX[lo & 0xff]}`;
 }
 
 // RFC 3032 label stack; after the bottom entry the payload is IP, told apart by its version nibble.
@@ -364,13 +375,12 @@ function decodeIpv4(ctx: Ctx, off: number, avail: number): void {
   const toff = p.payloadOffset;
   const tlen = p.payloadLength;
   const firstFragment = p.moreFrags;
-  const pseudo = (proto: number, n: number): number => pseudoHeaderSumV4(p.src, p.dst, proto, n);
-  decodeTransport(ctx, p.protocol, toff, tlen, firstFragment, pseudo, false);
+  decodeTransport(ctx, p.protocol, toff, tlen, firstFragment, { v6: false, src4: p.src, dst4: p.dst, src6: null, dst6: null });
 }
 
 // Host policy refusals of walkIpv6Chain that a decoder must look past (RFC 8200 §4.4, §4.2).
 function isPolicyRefusal(err: WireError): boolean {
-  return err.field === 'routing_type' || (err as { code?: number }).code === ParamProblemCode.UNRECOGNIZED_OPTION;
+  return err instanceof Ipv6ParamProblem && (err.field === 'routing_type' || err.code === ParamProblemCode.UNRECOGNIZED_OPTION);
 }
 
 function decodeIpv6(ctx: Ctx, off: number, avail: number): void {
@@ -413,10 +423,8 @@ function decodeIpv6(ctx: Ctx, off: number, avail: number): void {
     d.undecoded = 'fragment';
     return;
   }
-  const src = readIpv6(buf, off + 8);
-  const dst = readIpv6(buf, off + 24);
-  const pseudo = (proto: number, n: number): number => pseudoHeaderSumV6(src, dst, proto, n);
-  decodeTransport(ctx, chain.upperProtocol, off + chain.upperOffset, p.len - chain.upperOffset, fr !== null && fr.moreFrags, pseudo, true);
+  const net: Net = { v6: true, src4: 0, dst4: 0, src6: readIpv6(buf, off + 8), dst6: readIpv6(buf, off + 24) };
+  decodeTransport(ctx, chain.upperProtocol, off + chain.upperOffset, p.len - chain.upperOffset, fr !== null && fr.moreFrags, net);
 }
 
 // Chain walk without host policy, used only after walkIpv6Chain refused a header for policy reasons
@@ -464,19 +472,31 @@ function lenientChain(p: Ipv6Packet): Ipv6Chain | WireError {
   return chain;
 }
 
-type PseudoSum = (proto: number, len: number) => number;
+/** The network-layer addresses a transport checksum's pseudo-header covers. */
+interface Net {
+  readonly v6: boolean;
+  readonly src4: number;
+  readonly dst4: number;
+  readonly src6: Ipv6Address | null;
+  readonly dst6: Ipv6Address | null;
+}
 
-function decodeTransport(ctx: Ctx, proto: number, off: number, len: number, firstFragment: boolean, pseudo: PseudoSum, v6: boolean): void {
+function pseudo(net: Net, proto: number, len: number): number {
+  return net.v6 ? pseudoHeaderSumV6(net.src6!, net.dst6!, proto, len) : pseudoHeaderSumV4(net.src4, net.dst4, proto, len);
+}
+
+function decodeTransport(ctx: Ctx, proto: number, off: number, len: number, firstFragment: boolean, net: Net): void {
+  const v6 = net.v6;
   switch (proto) {
     case IpProtocol.TCP:
-      return decodeTcp(ctx, off, len, firstFragment, pseudo);
+      return decodeTcp(ctx, off, len, firstFragment, net);
     case IpProtocol.UDP:
-      return decodeUdp(ctx, off, len, firstFragment, pseudo, v6);
+      return decodeUdp(ctx, off, len, firstFragment, net);
     case IpProtocol.ICMP:
       // Protocol 1 names ICMPv4 over IPv6 too (nonsensical, but what the bytes say; tshark shows it).
       return decodeIcmpv4(ctx, off, len, firstFragment);
     case IpProtocol.ICMPV6:
-      if (v6) return decodeIcmpv6(ctx, off, len, firstFragment, pseudo);
+      if (v6) return decodeIcmpv6(ctx, off, len, firstFragment, net);
       break;
     case IpProtocol.IGMP:
       return decodeIgmp(ctx, off, len, firstFragment);
@@ -504,7 +524,7 @@ export function tcpFlagsText(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
-function decodeTcp(ctx: Ctx, off: number, len: number, firstFragment: boolean, pseudo: PseudoSum): void {
+function decodeTcp(ctx: Ctx, off: number, len: number, firstFragment: boolean, net: Net): void {
   const { d, buf } = ctx;
   const p = TcpPacket.check(buf, off, len);
   const hl = len >= 13 ? (buf[off + 12]! >>> 4) << 2 : 20;
@@ -526,7 +546,7 @@ function decodeTcp(ctx: Ctx, off: number, len: number, firstFragment: boolean, p
   };
   d.tcp = info;
   d.layers.push('tcp');
-  d.checksums.tcp = verifiable(ctx, off, len, firstFragment) ? p.verifyChecksum(ctx.cs!, pseudo(IpProtocol.TCP, len)) : null;
+  d.checksums.tcp = verifiable(ctx, off, len, firstFragment) ? p.verifyChecksum(ctx.cs!, pseudo(net, IpProtocol.TCP, len)) : null;
   const walk = tcpOptionList(buf, off + 20, p.headerLen - 20);
   info.options.list = walk.list;
   const r = TcpRepr.parse(p);
@@ -603,7 +623,7 @@ function hexRange(b: Uint8Array, from: number, to: number): string {
   return s;
 }
 
-function decodeUdp(ctx: Ctx, off: number, len: number, firstFragment: boolean, pseudo: PseudoSum, v6: boolean): void {
+function decodeUdp(ctx: Ctx, off: number, len: number, firstFragment: boolean, net: Net): void {
   const { d, buf } = ctx;
   if (firstFragment) {
     // The length field counts the whole datagram, which only reassembly sees: read the header only.
@@ -624,8 +644,8 @@ function decodeUdp(ctx: Ctx, off: number, len: number, firstFragment: boolean, p
   // RFC 768: a zero checksum over IPv4 means "none" (nothing to verify); RFC 8200 §8.1 forbids it over IPv6.
   // Verified only when the whole IP payload was captured (as tshark does), even if the UDP length
   // field claims less: a datagram shorter than its IP payload is suspect enough not to vouch for.
-  if (p.checksum === 0 && !v6) d.checksums.udp = null;
-  else d.checksums.udp = verifiable(ctx, off, len, false) ? p.verifyChecksum(ctx.cs!, pseudo(IpProtocol.UDP, p.len), false) : null;
+  if (p.checksum === 0 && !net.v6) d.checksums.udp = null;
+  else d.checksums.udp = verifiable(ctx, off, len, false) ? p.verifyChecksum(ctx.cs!, pseudo(net, IpProtocol.UDP, p.len), false) : null;
 }
 
 const ICMPV4_NAMES: Record<number, string> = {
@@ -694,7 +714,7 @@ function decodeIcmpv4(ctx: Ctx, off: number, len: number, firstFragment: boolean
   d.checksums.icmpv4 = verifiable(ctx, off, len, firstFragment) ? p.verifyChecksum(ctx.cs!) : null;
 }
 
-function decodeIcmpv6(ctx: Ctx, off: number, len: number, firstFragment: boolean, pseudo: PseudoSum): void {
+function decodeIcmpv6(ctx: Ctx, off: number, len: number, firstFragment: boolean, net: Net): void {
   const { d, buf } = ctx;
   const p = Icmpv6Packet.check(buf, off, len);
   if (p instanceof WireError) return fail(ctx, p, off, 'icmpv6', off + 4);
@@ -703,7 +723,7 @@ function decodeIcmpv6(ctx: Ctx, off: number, len: number, firstFragment: boolean
   const info: IcmpInfo = { type: t, code: p.code, name: icmpv6TypeName(t), checksum: p.checksum, length: len };
   d.icmpv6 = info;
   d.layers.push('icmpv6');
-  d.checksums.icmpv6 = verifiable(ctx, off, len, firstFragment) ? p.verifyChecksum(ctx.cs!, pseudo(IpProtocol.ICMPV6, len)) : null;
+  d.checksums.icmpv6 = verifiable(ctx, off, len, firstFragment) ? p.verifyChecksum(ctx.cs!, pseudo(net, IpProtocol.ICMPV6, len)) : null;
   if (t === 128 || t === 129) info.echo = { id: p.echoIdent, seq: p.echoSeq };
   else if (t === 2) info.mtu = p.mtu;
   else if (t === 4) info.pointer = p.pointer;
@@ -735,8 +755,8 @@ function decodeIcmpv6(ctx: Ctx, off: number, len: number, firstFragment: boolean
     // 8 + 16n bytes as malformed. Link-layer address sizes depend on the link, so they are not judged.
     const bad = o.malformed.find((m) => (m.type === 3 && m.length !== 32) || (m.type === 5 && m.length !== 8) || (m.type === 25 && (m.length < 24 || m.length % 16 !== 8)));
     if (bad !== undefined) d.error = { proto: 'ndp', field: 'option_length', reason: `option ${bad.type} of ${bad.length} bytes`, offset: off + bad.offset };
-    if (o.sourceLinkAddr !== undefined) ndp.sourceLinkAddr = formatMac(o.sourceLinkAddr);
-    if (o.targetLinkAddr !== undefined) ndp.targetLinkAddr = formatMac(o.targetLinkAddr);
+    if (o.sourceLinkAddr !== undefined) ndp.sourceLinkAddr = macText(o.sourceLinkAddr);
+    if (o.targetLinkAddr !== undefined) ndp.targetLinkAddr = macText(o.targetLinkAddr);
     if (o.prefixes.length > 0) ndp.prefixes = o.prefixes.map((x) => `${formatIpv6(x.prefix)}/${x.prefixLength}`);
     if (o.mtu !== undefined) ndp.mtu = o.mtu;
     // check() validated every option length, so this walk is bounded and in range.

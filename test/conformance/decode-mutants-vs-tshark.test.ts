@@ -48,7 +48,7 @@ describe('decodeFrame vs tshark on mutated frames', () => {
     return;
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'picotcp-mutants-'));
-  afterAll(() => { if (!process.env.KEEP) rmSync(tmp, { recursive: true, force: true }); });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const used = new Map<string, number>();
   const groups = haveCorpus ? framesByLinkType(corpusFiles()) : new Map<number, Uint8Array[]>();
 
