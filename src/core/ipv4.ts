@@ -183,12 +183,15 @@ export class Ipv4Module implements StackModule {
       // A packet "from ourselves" arriving from the wire is spoofed (Land attack, H15).
       if (this.isLocal(src)) return stats.drop('ipv4', 'land');
     }
-    const info = { iface, src, dst, ttl: p.ttl, broadcastOrMulticast: bcast || mcast || link.linkMulticast };
+    const broadcastOrMulticast = bcast || mcast || link.linkMulticast;
     if (p.isFragment) {
       if (!this.fragmentHook) return stats.drop('ipv4', 'fragment_no_reassembly');
+      const info = { iface, src, dst, ttl: p.ttl, broadcastOrMulticast };
       return this.fragmentHook(p, info, now, (d) => this.deliverDatagram(iface, d, 0, d.length, info, now));
     }
-    this.deliver(p.protocol, frame, p.payloadOffset, p.payloadLength, { ...info, packet: frame, packetOffset: off, headerLen: p.headerLen }, now);
+    // One object of one shape per datagram on the hot path (no spread copy).
+    const info: Ipv4RxInfo = { iface, src, dst, ttl: p.ttl, broadcastOrMulticast, packet: frame, packetOffset: off, headerLen: p.headerLen };
+    this.deliver(p.protocol, frame, p.payloadOffset, p.payloadLength, info, now);
   }
 
   /** Delivers a reassembled (or looped-back) datagram that starts at `buf[off]`. */
