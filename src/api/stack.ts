@@ -86,6 +86,7 @@ export const STACK_DEFAULTS = Object.freeze({
   ipv6Protocols: Object.freeze(['ipv6', 'ipv6-reassembly', 'icmpv6', 'ndp', 'mld'] as ProtocolName[]),
   loopback: true,
   loopbackAddress: '127.0.0.1/8',
+  loopbackAddress6: '::1/128',
 });
 
 /** The options as validated and completed (stack.options). */
@@ -177,8 +178,14 @@ export function createStack(options: CreateStackOptions = {}): NodeStack {
     resolved.push({ name: iface.name, addresses: [...(i.addresses ?? [])], mtu: iface.mtu, ...(i.gateway ? { gateway: i.gateway } : {}), ...(i.gateway6 ? { gateway6: i.gateway6 } : {}) });
   }
   // Added last so that "the first interface" (multicast without a route) is a real link.
-  const loopback = (options.loopback ?? STACK_DEFAULTS.loopback) && protocols.includes('ipv4');
-  if (loopback) core.addInterface(new LoopbackDevice(), { name: 'lo', addresses: [STACK_DEFAULTS.loopbackAddress] }, now);
+  const loopback = (options.loopback ?? STACK_DEFAULTS.loopback) && (protocols.includes('ipv4') || protocols.includes('ipv6'));
+  if (loopback) {
+    const addrs = [
+      ...(protocols.includes('ipv4') ? [STACK_DEFAULTS.loopbackAddress] : []),
+      ...(protocols.includes('ipv6') ? [STACK_DEFAULTS.loopbackAddress6] : []),
+    ];
+    core.addInterface(new LoopbackDevice(), { name: 'lo', addresses: addrs }, now);
+  }
   const stack = new NodeStack(core, runtime, Object.freeze({ protocols, loopback, seeded: options.seed !== undefined, interfaces: Object.freeze(resolved) }));
   runtime.attach(core);
   return stack;

@@ -5,6 +5,7 @@ import { type NodeStack, Runtime, type Socket, createStack } from '../../src/api
 import { MemorySwitch, createMemoryPair } from '../../src/phy/index.js';
 import { SlabPool, TrackedPool } from '../../src/pool/index.js';
 import { expectNoLeaks } from '../support/leak-tracker.js';
+import { decodeFrame } from '../../src/wire/decode.js';
 
 function pairOfStacks(extra: Parameters<typeof createStack>[0] = {}) {
   const runtime = new Runtime();
@@ -272,6 +273,36 @@ describe('dgram facade between stacks', () => {
     server.close();
     a.close();
     b.close();
+    runtime.close();
+  });
+});
+
+describe('loopback interface', () => {
+  it('answers on 127.0.0.1 and ::1 without touching the link (ping and UDP)', async () => {
+    const runtime = new Runtime();
+    const pair = createMemoryPair();
+    const s = createStack({ interfaces: [{ link: pair.a, addresses: ['198.51.100.1/24', '2001:db8::1/64'] }], seed: 3, runtime });
+    const lo = s.core.interfaces.find((i) => i.name === 'lo')!;
+    expect(lo.ipv4.map((c) => c.prefixLen)).toEqual([8]);
+    expect((await s.ping('::1', { count: 2, timeout: 1000 })).received).toBe(2);
+    expect((await s.ping('127.0.0.1', { count: 1, timeout: 1000 })).received).toBe(1);
+    const server = s.createSocket('udp6');
+    const got = new Promise<string>((res) => server.on('message', (m) => res(m.toString())));
+    await new Promise<void>((r) => server.bind(9, '::1', () => r()));
+    const client = s.createSocket('udp6');
+    client.send('over ::1', 9, '::1');
+    expect(await got).toBe('over ::1');
+    // Nothing for ::1 or 127.0.0.1 went out on the real link (only the interface's own NDP/MLD).
+    const onLink: string[] = [];
+    pair.b.receive(1000, (f) => {
+      const d = decodeFrame(1, f, { checksum: null });
+      onLink.push(String(d.ipv4?.src ?? d.ipv6?.src), String(d.ipv4?.dst ?? d.ipv6?.dst));
+    });
+    expect(onLink.length).toBeGreaterThan(0);
+    expect(onLink.filter((a) => a === '::1' || a.startsWith('127.'))).toEqual([]);
+    client.close();
+    server.close();
+    s.close();
     runtime.close();
   });
 });
