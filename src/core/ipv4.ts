@@ -254,19 +254,7 @@ export class Ipv4Module implements StackModule {
     const { iface, nextHop, src } = route;
     const total = IPV4_HEADER_LEN + payloadLen;
     if (total > 0xffff) return 'EMSGSIZE';
-    const repr: Ipv4Repr = {
-      src,
-      dst: params.dst,
-      protocol: params.protocol,
-      ttl: params.ttl ?? (isIpv4Multicast(params.dst) ? 1 : this.options.defaultTtl),
-      dscp: params.dscp ?? 0,
-      ecn: params.ecn ?? 0,
-      ident: this.allocIdent(),
-      dontFrag: params.dontFrag ?? false,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen,
-    };
+    const repr = this.header(params, src, payloadLen);
     if (this.isLocal(params.dst)) {
       // To ourselves: build it and deliver it on the next poll through the loopback queue.
       if (this.loopback.length >= this.options.loopbackQueue) return 'ENOBUFS';
@@ -337,20 +325,7 @@ export class Ipv4Module implements StackModule {
     }
     if (this.isLocal(params.dst)) return 'EHOSTUNREACH';
     const { iface, nextHop, src } = route;
-    const repr: Ipv4Repr = {
-      src,
-      dst: params.dst,
-      protocol: params.protocol,
-      ttl: params.ttl ?? (isIpv4Multicast(params.dst) ? 1 : this.options.defaultTtl),
-      dscp: params.dscp ?? 0,
-      ecn: params.ecn ?? 0,
-      ident: this.allocIdent(),
-      dontFrag: params.dontFrag ?? false,
-      moreFrags: false,
-      fragOffset: 0,
-      payloadLen,
-      options,
-    };
+    const repr: Ipv4Repr = { ...this.header(params, src, payloadLen), options };
     const hlen = Ipv4Repr.headerLen(repr);
     if (hlen > 60 || hlen + payloadLen > iface.mtu) return 'EMSGSIZE';
     const tx = this.ctx.allocTx(hlen + payloadLen);
@@ -368,6 +343,23 @@ export class Ipv4Module implements StackModule {
    */
   transmitDatagram(iface: NetInterface, nextHop: Ipv4Address, dst: Ipv4Address, tx: TxBuffer, l3Len: number, now: Instant): void {
     this.transmit(iface, nextHop, this.linkDestination(dst, this.isBroadcastOn(iface, dst)), tx, l3Len, now);
+  }
+
+  /** The header of a datagram we originate: multicast defaults to TTL 1 (RFC 1112 §6.1), fresh ident. */
+  private header(params: Ipv4SendParams, src: Ipv4Address, payloadLen: number): Ipv4Repr {
+    return {
+      src,
+      dst: params.dst,
+      protocol: params.protocol,
+      ttl: params.ttl ?? (isIpv4Multicast(params.dst) ? 1 : this.options.defaultTtl),
+      dscp: params.dscp ?? 0,
+      ecn: params.ecn ?? 0,
+      ident: this.allocIdent(),
+      dontFrag: params.dontFrag ?? false,
+      moreFrags: false,
+      fragOffset: 0,
+      payloadLen,
+    };
   }
 
   private allocIdent(): number {
